@@ -1,0 +1,114 @@
+"""Baselines: findings a project has accepted for now.
+
+An entry is a content fingerprint: the rule, the path and the offending line
+with its whitespace normalised (or, for findings about a whole file, the
+message). Line numbers and commit ids are left out on purpose, so an entry
+survives edits elsewhere in the file and a rebase. When the same line occurs
+several times, the entry counts them; a further copy is a new finding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from guardian.errors import GuardianError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from guardian.model import Finding
+
+BASELINE_VERSION = 1
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def fingerprint(finding: Finding) -> str:
+    basis = _normalise(finding.line_text) if finding.line else _normalise(finding.message)
+    digest = hashlib.sha256("\0".join((finding.rule, finding.path, basis)).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:24]
+
+
+class Baseline:
+    def __init__(self, entries: list[dict[str, object]], source: str = "") -> None:
+        self.entries = entries
+        self.source = source
+
+    @classmethod
+    def from_findings(cls, findings: Iterable[Finding]) -> Baseline:
+        counts: dict[str, dict[str, object]] = {}
+        for finding in findings:
+            key = fingerprint(finding)
+            entry = counts.get(key)
+            if entry is None:
+                text = _normalise(finding.line_text) if finding.line else _normalise(finding.message)
+                counts[key] = {
+                    "rule": finding.rule,
+                    "path": finding.path,
+                    "fingerprint": key,
+                    "text": text,
+                    "count": 1,
+                }
+            else:
+                entry["count"] = int(entry["count"]) + 1  # type: ignore[call-overload]
+        entries = sorted(counts.values(), key=lambda e: (str(e["path"]), str(e["rule"]), str(e["text"])))
+        return cls(entries)
+
+    @classmethod
+    def load(cls, path: str) -> Baseline:
+        try:
+            with open(path, "rb") as fh:
+                data = json.loads(fh.read().decode("utf-8"))
+        except FileNotFoundError:
+            raise GuardianError(
+                f"{path}: baseline not found; create it with `guardian baseline --output {path}`"
+            ) from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise GuardianError(
+                f"{path}: not a Guardian baseline ({exc}); regenerate it with `guardian baseline`"
+            ) from None
+        entries = data.get("entries") if isinstance(data, dict) else None
+        if not isinstance(entries, list) or data.get("version") != BASELINE_VERSION:
+            raise GuardianError(
+                f"{path}: not a version {BASELINE_VERSION} Guardian baseline; regenerate it with `guardian baseline`"
+            )
+        for i, entry in enumerate(entries):
+            if not (isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str)):
+                raise GuardianError(f"{path}: entries[{i}] has no fingerprint; regenerate it with `guardian baseline`")
+            entry.setdefault("count", 1)
+        return cls(entries, path)
+
+    def dumps(self) -> str:
+        return json.dumps({"version": BASELINE_VERSION, "entries": self.entries}, indent=2, ensure_ascii=False) + "\n"
+
+    def filter(
+        self, findings: list[Finding], checked_paths: set[str]
+    ) -> tuple[list[Finding], int, list[dict[str, object]]]:
+        """(new findings, how many were hidden, stale entries).
+
+        An entry is stale when its file was checked and it matched fewer
+        findings than it counts, or it is about the repository as a whole and
+        matched none. Entries for files outside this run are left alone.
+        """
+        budget = {str(e["fingerprint"]): int(e.get("count", 1)) for e in self.entries}  # type: ignore[call-overload]
+        used: dict[str, int] = {}
+        kept: list[Finding] = []
+        hidden = 0
+        for finding in findings:
+            key = fingerprint(finding)
+            if used.get(key, 0) < budget.get(key, 0):
+                used[key] = used.get(key, 0) + 1
+                hidden += 1
+            else:
+                kept.append(finding)
+        seen_paths = checked_paths | {f.path for f in findings}
+        stale = [
+            e
+            for e in self.entries
+            if str(e.get("path")) in seen_paths and used.get(str(e["fingerprint"]), 0) < int(e.get("count", 1))  # type: ignore[call-overload]
+        ]
+        return kept, hidden, stale

@@ -1,0 +1,410 @@
+"""The ``guardian`` command: parse arguments, call the core, set the exit code.
+
+Exit codes: 0 clean, 1 violations, 2 usage or configuration error.
+
+Start-up matters because hooks run on every commit: ``--version`` answers
+before argparse is imported, and each subcommand imports only what it uses.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from guardian import __version__
+from guardian.errors import GuardianError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+    from guardian.config import Policy
+    from guardian.engine import Result
+    from guardian.model import Snapshot
+
+EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+DEFAULT_BASELINE = ".guardian-baseline.json"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--version"]:
+        sys.stdout.write(f"guardian {__version__}\n")
+        return EXIT_CLEAN
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        # pre-commit appends file names as they are, and a name may start
+        # with "-"; anything else unknown is a usage error as usual.
+        if getattr(args, "command", None) in ("check", "baseline") and all(os.path.lexists(u) for u in unknown):
+            args.paths = [*args.paths, *unknown]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = args.func(args)
+        return code
+    except GuardianError as exc:
+        sys.stderr.write(f"guardian: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``guardian check | head``); nothing to report.
+        sys.stderr.close()
+        return EXIT_VIOLATIONS
+    except Exception as exc:
+        if os.environ.get("GUARDIAN_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"guardian: internal error: {type(exc).__name__}: {exc} "
+            "(set GUARDIAN_DEBUG=1 for a traceback and report it)\n"
+        )
+        return 3
+
+
+# -- arguments ----------------------------------------------------------------
+
+
+def _rule_list(value: str) -> list[str]:
+    from guardian.rules import REGISTRY
+
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    for rule_id in ids:
+        if rule_id not in REGISTRY:
+            import argparse
+
+            raise argparse.ArgumentTypeError(f"unknown rule {rule_id!r}; known rules: {', '.join(REGISTRY)}")
+    return ids
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from guardian.report import FORMATS
+
+    parser = argparse.ArgumentParser(
+        prog="guardian",
+        description="Keep a git repository inside its policy.",
+        epilog="Exit status: 0 clean, 1 violations found, 2 usage or configuration error.",
+    )
+    parser.add_argument("--version", action="version", version=f"guardian {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def policy_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--config", metavar="FILE", help="policy file (default: nearest .guardian.toml or pyproject.toml)"
+        )
+        p.add_argument("--select", type=_rule_list, metavar="RULES", help="only these rules (comma-separated)")
+        p.add_argument("--ignore", type=_rule_list, default=[], metavar="RULES", help="skip these rules")
+
+    def source_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: every tracked file)")
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument("--staged", action="store_true", help="staged changes, or the staged PATHs (hooks)")
+        mode.add_argument("--all-files", action="store_true", help="every tracked file")
+        mode.add_argument("--rev-range", metavar="A..B", help="blobs added by the commits in A..B (or B: a new branch)")
+        mode.add_argument("--pre-push", action="store_true", help="the range being pushed (pre-commit or git hook)")
+        policy_options(p)
+
+    check = sub.add_parser("check", help="check files against the policy")
+    source_options(check)
+    check.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    check.add_argument("--baseline", metavar="FILE", help="hide findings recorded in this baseline")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when violations are found")
+    check.set_defaults(func=cmd_check)
+
+    fix = sub.add_parser("fix", help="apply the fixes rules know (gitignore patterns, import rewrites)")
+    fix.add_argument("paths", nargs="*", metavar="PATH", help="files to fix (default: every tracked file)")
+    policy_options(fix)
+    fix.set_defaults(func=cmd_fix)
+
+    baseline = sub.add_parser("baseline", help="record today's findings so that only new ones fail")
+    source_options(baseline)
+    baseline.add_argument("--output", metavar="FILE", default=DEFAULT_BASELINE, help=f"default: {DEFAULT_BASELINE}")
+    baseline.set_defaults(func=cmd_baseline)
+
+    init = sub.add_parser("init", help="write a starter .guardian.toml")
+    init.add_argument("--force", action="store_true", help="overwrite an existing .guardian.toml")
+    init.set_defaults(func=cmd_init)
+
+    rules = sub.add_parser("rules", help="list the rules")
+    rules.add_argument("--config", metavar="FILE", help="show which rules this policy enables")
+    rules.set_defaults(func=cmd_rules)
+
+    explain = sub.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("rule", help="rule id, e.g. max-file-size")
+    explain.set_defaults(func=cmd_explain)
+
+    install = sub.add_parser("install", help="install the plain git hooks in this repository")
+    install.add_argument("--hook", choices=("pre-commit", "pre-push", "all"), default="all")
+    install.add_argument("--force", action="store_true", help="replace a hook that Guardian did not write")
+    install.set_defaults(func=cmd_install)
+
+    # History scans and directory audits live in their own module.
+    from guardian import cli_history
+
+    cli_history.register(sub, policy_options)
+    return parser
+
+
+# -- shared steps -------------------------------------------------------------
+
+
+def _policy(args: argparse.Namespace, start: str) -> Policy:
+    from guardian.config import load_policy
+
+    return load_policy(getattr(args, "config", None), start=start, select=args.select, ignore=args.ignore)
+
+
+def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
+    """(base, head) pairs being pushed: pre-commit's environment, or the
+    lines git writes to a pre-push hook's standard input."""
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF")
+    if to_ref:
+        return [(os.environ.get("PRE_COMMIT_FROM_REF") or None, to_ref)]
+    ranges: list[tuple[str | None, str]] = []
+    if sys.stdin is None or sys.stdin.isatty():
+        raise GuardianError("--pre-push: no PRE_COMMIT_TO_REF and no refs on standard input; run it from a hook")
+    for line in sys.stdin.read().splitlines():
+        parts = line.split()
+        if len(parts) != 4:
+            continue
+        _local_ref, local_sha, _remote_ref, remote_sha = parts
+        if not local_sha.strip("0"):
+            continue  # a branch deletion pushes nothing
+        ranges.append((remote_sha if remote_sha.strip("0") else None, local_sha))
+    return ranges
+
+
+def _snapshots(args: argparse.Namespace) -> tuple[list[Snapshot], str]:
+    """The snapshots a check covers, and the directory to find config from."""
+    from guardian import git, sources
+
+    if args.paths and (args.all_files or args.rev_range or args.pre_push):
+        raise GuardianError("PATHs go with --staged or alone, not with --all-files, --rev-range or --pre-push")
+    if args.paths and not args.staged:
+        return [sources.DiskSnapshot(args.paths)], os.getcwd()
+    root = git.toplevel(os.getcwd())
+    if args.staged:
+        paths = None
+        if args.paths:
+            paths = [os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in args.paths]
+        return [sources.IndexSnapshot(root, paths)], root
+    if args.rev_range:
+        base, sep, head = args.rev_range.partition("..")
+        if sep and head.startswith("."):
+            raise GuardianError(f"--rev-range {args.rev_range!r}: use A..B (two dots), not A...B")
+        if not sep:
+            base, head = "", args.rev_range
+        return [sources.RangeSnapshot(root, base or None, head or "HEAD")], root
+    if args.pre_push:
+        return [sources.RangeSnapshot(root, base, head) for base, head in _pre_push_range(root)], root
+    return [sources.IndexSnapshot(root, all_files=True)], root
+
+
+def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
+    from guardian import engine
+
+    snapshots, start = _snapshots(args)
+    policy = _policy(args, start)
+    baseline = None
+    if use_baseline and getattr(args, "baseline", None):
+        from guardian.baseline import Baseline
+
+        baseline = Baseline.load(args.baseline)
+    skip = set(engine.OWN_FILES)
+    if getattr(args, "baseline", None):
+        root = snapshots[0].root if snapshots and snapshots[0].root else os.getcwd()
+        skip.add(os.path.relpath(os.path.abspath(args.baseline), root).replace(os.sep, "/"))
+    merged: Result | None = None
+    for snapshot in snapshots:
+        try:
+            result = engine.run(snapshot, policy, baseline=baseline, skip=frozenset(skip))
+        finally:
+            snapshot.close()
+        if merged is None:
+            merged = result
+        else:
+            merged.findings.extend(f for f in result.findings if f not in merged.findings)
+            merged.files_checked += result.files_checked
+            merged.suppressed += result.suppressed
+            merged.baselined += result.baselined
+            merged.skipped.extend(result.skipped)
+            merged.label += f", {result.label}"
+    if merged is None:
+        merged = engine.Result()
+        merged.policy_source = policy.source
+        merged.label = "nothing to push"
+    return merged
+
+
+def _color(stream: object) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        from guardian.fixer import write_atomic
+
+        write_atomic(output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+# -- commands -----------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from guardian.report import render
+
+    result = _run(args)
+    color = args.format == "text" and not args.output and _color(sys.stdout)
+    _emit(render(result, args.format, color=color), args.output)
+    if args.output:
+        from guardian.report.text_report import summary
+
+        sys.stderr.write(summary(result) + f" Report written to {args.output}.\n")
+    if result.stale:
+        sys.stderr.write(
+            f"guardian: {len(result.stale)} baseline entries no longer match; "
+            f"refresh the baseline with `guardian baseline --output {args.baseline}`\n"
+        )
+    if args.exit_zero:
+        return EXIT_CLEAN
+    return EXIT_VIOLATIONS if result.errors else EXIT_CLEAN
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from guardian.baseline import Baseline
+
+    result = _run(args, use_baseline=False)
+    baseline = Baseline.from_findings(result.findings)
+    from guardian.fixer import write_atomic
+
+    write_atomic(args.output, baseline.dumps().encode("utf-8"))
+    sys.stdout.write(
+        f"Wrote {len(result.findings)} findings ({len(baseline.entries)} entries) to {args.output}; "
+        f"use it with `guardian check --baseline {args.output}`.\n"
+    )
+    return EXIT_CLEAN
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    from guardian import engine, git
+    from guardian.fixer import write_atomic
+    from guardian.report import render
+    from guardian.rules.base import Rule
+    from guardian.sources import WorktreeSnapshot, read_from_disk
+
+    root = git.toplevel(os.getcwd())
+    policy = _policy(args, root)
+    snapshot = WorktreeSnapshot(root, args.paths or None)
+    edits: dict[str, tuple[bytes, list[str]]] = {}
+    fixers = [r for r in policy.rules if r.scope == "file" and type(r).fix_file is not Rule.fix_file]
+    candidates = [
+        e
+        for e in snapshot.files
+        if e.is_regular and any(r.applies(e.path) and not r.is_excluded(e.path) for r in fixers)
+    ]
+    for entry, data in read_from_disk(candidates):
+        if data is None:
+            continue
+        fixed_by = []
+        for rule in fixers:
+            if rule.applies(entry.path) and not rule.is_excluded(entry.path):
+                new = rule.fix_file(entry.path, data)
+                if new is not None and new != data:
+                    data = new
+                    fixed_by.append(rule.id)
+        if fixed_by:
+            edits[entry.path] = (data, fixed_by)
+    for rule in policy.rules:
+        if rule.scope == "repo":
+            for path, data in rule.fix_repo(snapshot).items():
+                old = edits.get(path, (b"", []))[1]
+                edits[path] = (data, [*old, rule.id])
+    for path, (data, rule_ids) in sorted(edits.items()):
+        write_atomic(os.path.join(root, path), data)
+        sys.stdout.write(f"fixed {path} ({', '.join(rule_ids)})\n")
+    result = engine.run(WorktreeSnapshot(root, args.paths or None), policy)
+    remaining = render(result, "text", color=_color(sys.stdout))
+    sys.stdout.write(remaining)
+    return EXIT_VIOLATIONS if result.errors else EXIT_CLEAN
+
+
+STARTER_CONFIG = """\
+# Guardian policy for this repository. Reference: `guardian rules`,
+# `guardian explain RULE`, and the README's "Configuration" section.
+
+# Start from the shipped policy (the optimization_engine -> atomizer audit).
+extend = "default"
+
+# Paths no rule looks at (gitignore syntax).
+exclude = []
+
+[rules.max-file-size]
+limit = "1 MiB"
+exclude = ["dashboard/assets/**"]
+
+# [rules.forbidden-import.banned]
+# optimization_engine = "atomizer"
+
+# [rules.dir-budget.budgets]
+# "tools/" = "50 MiB"
+
+# [rules.windows-path]
+# severity = "warning"
+"""
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from guardian.fixer import write_atomic
+
+    path = ".guardian.toml"
+    if os.path.exists(path) and not args.force:
+        raise GuardianError(f"{path} already exists; edit it, or pass --force to replace it")
+    write_atomic(path, STARTER_CONFIG.encode())
+    sys.stdout.write(f"Wrote {path}. Check the repository with `guardian check`.\n")
+    return EXIT_CLEAN
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from guardian.config import load_policy
+    from guardian.rules import REGISTRY, rule_class
+
+    policy = load_policy(args.config, start=os.getcwd())
+    enabled = {r.id: r for r in policy.rules}
+    width = max(len(rule_id) for rule_id in REGISTRY)
+    for rule_id in REGISTRY:
+        rule = enabled.get(rule_id)
+        state = rule.severity if rule else "off"
+        sys.stdout.write(f"{rule_id:<{width}}  {state:<7}  {rule_class(rule_id).summary}\n")
+    sys.stdout.write(f"\nPolicy: {policy.source}. Details: guardian explain RULE\n")
+    return EXIT_CLEAN
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from guardian.rules import REGISTRY, rule_class
+
+    if args.rule not in REGISTRY:
+        raise GuardianError(f"unknown rule {args.rule!r}; `guardian rules` lists them: {', '.join(REGISTRY)}")
+    cls = rule_class(args.rule)
+    sys.stdout.write(f"# {cls.id}\n\n{cls.summary}\n\n{cls.docs.rstrip()}\n")
+    return EXIT_CLEAN
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from guardian.install import install_hooks
+
+    for line in install_hooks(os.getcwd(), args.hook, force=args.force):
+        sys.stdout.write(line + "\n")
+    return EXIT_CLEAN

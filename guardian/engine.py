@@ -1,0 +1,134 @@
+"""The engine: run a policy's rules over a snapshot.
+
+Order of work, cheapest first: path filters decide which rules look at a
+file; one batched size lookup serves the size rule and the content bound; one
+batched read streams the bytes that content rules need, each blob once; then
+inline suppressions and the baseline hide what the project has accepted.
+"""
+
+from __future__ import annotations
+
+from guardian.rules.base import is_binary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from guardian.baseline import Baseline
+    from guardian.config import Policy
+    from guardian.model import FileEntry, Finding, Snapshot
+    from guardian.rules.base import Rule
+
+
+class Result:
+    """What a run found, and what it did not look at and why."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.suppressed = 0
+        self.baselined = 0
+        #: Baseline entries that no longer match anything: (rule, path, text).
+        self.stale: list[dict[str, object]] = []
+        self.files_checked = 0
+        #: Files a content rule skipped: (path, reason).
+        self.skipped: list[tuple[str, str]] = []
+        self.rules: list[str] = []
+        self.policy_source = ""
+        self.label = ""
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+
+#: Guardian's own files: they name what the rules look for, by design.
+OWN_FILES = frozenset({".guardian.toml", ".guardian-baseline.json"})
+
+
+def run(
+    snapshot: Snapshot, policy: Policy, *, baseline: Baseline | None = None, skip: frozenset[str] = OWN_FILES
+) -> Result:
+    """Run ``policy`` over ``snapshot``. Paths in ``skip`` (Guardian's own
+    configuration and baseline) are not judged by file rules."""
+    result = Result()
+    result.rules = [r.id for r in policy.rules]
+    result.policy_source = policy.source
+    result.label = snapshot.label
+    file_rules = [r for r in policy.rules if r.scope == "file"]
+    findings: list[Finding] = []
+
+    # 1. Which rules look at which file: paths only, no I/O.
+    plan: list[tuple[FileEntry, list[Rule], list[Rule]]] = []
+    for entry in snapshot.files:
+        if entry.is_submodule or entry.path in skip:
+            continue
+        rules = [r for r in file_rules if r.applies(entry.path) and not r.is_excluded(entry.path)]
+        if rules:
+            plan.append((entry, [r for r in rules if not r.needs_content], [r for r in rules if r.needs_content]))
+    result.files_checked = len(plan)
+
+    # 2. Sizes in one batch; rules that need no bytes run now.
+    snapshot.with_sizes([entry for entry, _meta, _content in plan])
+    to_read: dict[int, tuple[FileEntry, list[Rule]]] = {}
+    for entry, meta_rules, content_rules in plan:
+        for rule in meta_rules:
+            findings.extend(rule.check_file(entry, None))
+        if not content_rules or entry.is_symlink:
+            continue
+        if entry.size > policy.max_content_size:
+            result.skipped.append((entry.path, f"larger than max-content-size ({entry.size} bytes)"))
+            continue
+        to_read[id(entry)] = (entry, content_rules)
+
+    # 3. Bytes in one streamed batch, each released after its rules ran.
+    if to_read:
+        for entry, data in snapshot.read_many([e for e, _rules in to_read.values()]):
+            rules = to_read[id(entry)][1]
+            if data is None:
+                result.skipped.append((entry.path, "object missing (partial clone?)"))
+                continue
+            binary = is_binary(data)
+            for rule in rules:
+                if binary and rule.text_only:
+                    continue
+                findings.extend(rule.check_file(entry, data))
+
+    # 4. Repository rules, once.
+    if snapshot.has_tree:
+        for rule in policy.rules:
+            if rule.scope == "repo":
+                findings.extend(rule.check_repo(snapshot))
+
+    # 5. What the project accepted: inline suppressions, then the baseline.
+    kept = []
+    for finding in findings:
+        if is_suppressed(finding):
+            result.suppressed += 1
+        else:
+            kept.append(finding)
+    if baseline is not None:
+        checked_paths = {entry.path for entry, _m, _c in plan}
+        kept, result.baselined, result.stale = baseline.filter(kept, checked_paths)
+    kept.sort(key=lambda f: f.sort_key())
+    result.findings = kept
+    return result
+
+
+_MARKER = "guardian: ignore"
+
+
+def is_suppressed(finding: Finding) -> bool:
+    """``guardian: ignore`` or ``guardian: ignore[rule-a, rule-b]`` on the line."""
+    text = finding.line_text
+    start = text.find(_MARKER)
+    while start != -1:
+        rest = text[start + len(_MARKER) :]
+        if not rest.startswith("["):
+            return True
+        ids = rest[1 : rest.find("]")] if "]" in rest else ""
+        if finding.rule in (part.strip() for part in ids.split(",")):
+            return True
+        start = text.find(_MARKER, start + 1)
+    return False

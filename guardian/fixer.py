@@ -1,0 +1,41 @@
+"""Applying fixes: the only place Guardian writes a user's files.
+
+Writes are atomic (a temporary file in the same directory, fsync, rename) and
+keep the file's permissions. Symlinks are never written through. Rules return
+the new bytes, so line endings and encoding are theirs to keep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+
+from guardian.errors import GuardianError
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    if os.path.islink(path):
+        raise GuardianError(f"{path}: is a symlink; Guardian does not write through symlinks, fix it by hand")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o644
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.guardian-{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise GuardianError(f"{path}: cannot write the fix ({exc.strerror}); nothing was changed") from None

@@ -1,0 +1,57 @@
+"""``guardian install``: the plain git hooks, for repositories without pre-commit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from guardian import git
+from guardian.errors import GuardianError
+
+MARKER = b"guardian-hook"
+HOOKS = ("pre-commit", "pre-push")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def hook_source(name: str) -> str:
+    # Packaged under guardian/_hooks in a wheel; ../hooks in a checkout.
+    for directory in (os.path.join(_HERE, "_hooks"), os.path.join(os.path.dirname(_HERE), "hooks")):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
+    raise GuardianError(f"the {name} hook script is missing from this installation; reinstall Guardian")
+
+
+def install_hooks(cwd: str, which: str = "all", *, force: bool = False) -> list[str]:
+    """Copy the hooks into the repository's hooks directory (``core.hooksPath``
+    respected). A hook Guardian did not write is kept unless ``force``; then
+    it is saved beside as ``NAME.guardian-backup``."""
+    root = git.toplevel(cwd)
+    raw = git.git(["rev-parse", "--git-path", "hooks"], root).stdout.decode("utf-8", "surrogateescape").strip()
+    hooks_dir = os.path.join(root, raw)
+    names = HOOKS if which == "all" else (which,)
+    foreign = []
+    for name in names:
+        target = os.path.join(hooks_dir, name)
+        if os.path.lexists(target):
+            with open(target, "rb") as fh:
+                if MARKER not in fh.read() and not force:
+                    foreign.append(target)
+    if foreign:
+        raise GuardianError(
+            f"{', '.join(foreign)} already exists and was not written by Guardian; "
+            "chain it yourself, or pass --force (the old hook is kept as NAME.guardian-backup)"
+        )
+    os.makedirs(hooks_dir, exist_ok=True)
+    done = []
+    for name in names:
+        target = os.path.join(hooks_dir, name)
+        if os.path.lexists(target):
+            with open(target, "rb") as fh:
+                if MARKER not in fh.read():
+                    os.replace(target, target + ".guardian-backup")
+                    done.append(f"kept the previous {name} hook as {target}.guardian-backup")
+        shutil.copyfile(hook_source(name), target)
+        os.chmod(target, 0o755)
+        done.append(f"installed {target}")
+    return done

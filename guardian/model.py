@@ -1,0 +1,178 @@
+"""The data every surface shares: files under check, findings, snapshots.
+
+Plain classes with ``__slots__`` rather than dataclasses: this module sits on
+the hook's start-up path and ``dataclasses`` costs more to import than all of
+this file.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+ERROR = "error"
+WARNING = "warning"
+SEVERITIES = (ERROR, WARNING)
+
+MODE_SYMLINK = "120000"
+MODE_SUBMODULE = "160000"
+
+
+class Finding:
+    """One policy violation.
+
+    ``line`` and ``column`` are 1-based; 0 means the finding is about the whole
+    file (or, with an empty ``path``, the whole repository). ``line_text`` is
+    the offending line as written: inline suppressions and baseline
+    fingerprints are computed from it, so it survives edits elsewhere.
+    """
+
+    __slots__ = ("column", "fixable", "line", "line_text", "message", "path", "rule", "severity")
+
+    def __init__(
+        self,
+        rule: str,
+        path: str,
+        message: str,
+        *,
+        severity: str = ERROR,
+        line: int = 0,
+        column: int = 0,
+        line_text: str = "",
+        fixable: bool = False,
+    ) -> None:
+        self.rule = rule
+        self.path = path
+        self.message = message
+        self.severity = severity
+        self.line = line
+        self.column = column
+        self.line_text = line_text
+        self.fixable = fixable
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.line, self.column, self.rule, self.message)
+
+    def to_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Finding):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.sort_key())
+
+    def __repr__(self) -> str:
+        return f"Finding({self.rule!r}, {self.path!r}:{self.line}:{self.column}, {self.message!r})"
+
+
+class FileEntry:
+    """A file as git stores it: path, blob size, mode and object id.
+
+    ``size`` is the size of the blob (staged or committed), not of the working
+    file; -1 while unknown. ``new`` is False when the blob already existed in
+    the snapshot's base (a pure rename, an unchanged file): size rules only
+    judge new blobs.
+    """
+
+    __slots__ = ("mode", "new", "oid", "path", "size")
+
+    def __init__(self, path: str, size: int = -1, mode: str = "100644", oid: str = "", *, new: bool = True) -> None:
+        self.path = path
+        self.size = size
+        self.mode = mode
+        self.oid = oid
+        self.new = new
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode == MODE_SYMLINK
+
+    @property
+    def is_submodule(self) -> bool:
+        return self.mode == MODE_SUBMODULE
+
+    @property
+    def is_regular(self) -> bool:
+        return not (self.is_symlink or self.is_submodule)
+
+    def __repr__(self) -> str:
+        return f"FileEntry({self.path!r}, size={self.size}, mode={self.mode}, new={self.new})"
+
+
+class Snapshot:
+    """What a source hands the engine: files to check and the tree around them.
+
+    ``files`` are the entries under check (staged changes, a pushed range, a
+    pull request's changed files...). ``tree()`` is the whole tree those files
+    live in, which repository rules (``.gitignore`` files, directory budgets)
+    look at. Subclasses read bytes in batches; rules never call git.
+    """
+
+    files: Sequence[FileEntry] = ()
+    #: Where a fix may write files, when the snapshot has a working tree.
+    root: str | None = None
+    #: Human name of what was checked, e.g. "staged changes" or "a1b2c3..d4e5f6".
+    label: str = ""
+    #: False when there is no tree around the files (loose files on disk):
+    #: repository rules are then skipped.
+    has_tree: bool = True
+
+    def tree(self) -> Sequence[FileEntry]:
+        """Every file of the tree the checked files belong to."""
+        return self.files
+
+    def with_sizes(self, entries: Sequence[FileEntry]) -> Sequence[FileEntry]:
+        """The same entries with ``size`` filled in (a batch lookup if needed)."""
+        return entries
+
+    def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+        """Yield each entry with its bytes, or None where they cannot be had.
+
+        Implementations stream: one batch request, bytes released as consumed.
+        """
+        raise NotImplementedError
+
+    def read(self, entry: FileEntry) -> bytes | None:
+        for _entry, data in self.read_many([entry]):
+            return data
+        return None
+
+    def close(self) -> None:
+        """Release processes or connections held by the snapshot."""
+
+
+class MemorySnapshot(Snapshot):
+    """A snapshot held in memory: path -> bytes. For tests and small surfaces.
+
+    Every file is under check unless ``checked`` names a subset.
+    """
+
+    def __init__(
+        self,
+        contents: dict[str, bytes],
+        *,
+        checked: Iterable[str] | None = None,
+        modes: dict[str, str] | None = None,
+        root: str | None = None,
+        label: str = "memory",
+    ) -> None:
+        modes = modes or {}
+        self._contents = contents
+        self._tree = [
+            FileEntry(path, len(data), modes.get(path, "100644"), oid=f"mem:{path}") for path, data in contents.items()
+        ]
+        wanted = set(contents if checked is None else checked)
+        self.files = [e for e in self._tree if e.path in wanted]
+        self.root = root
+        self.label = label
+
+    def tree(self) -> Sequence[FileEntry]:
+        return self._tree
+
+    def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+        for entry in entries:
+            yield entry, self._contents.get(entry.path)

@@ -1,0 +1,36 @@
+"""GitHub Actions workflow commands: ``::error file=...,line=...::message``.
+
+Values are escaped as the runner expects (``%``, CR and LF everywhere; ``:``
+and ``,`` inside properties), so odd file names cannot break the command.
+"""
+
+from __future__ import annotations
+
+from guardian.report.text_report import summary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from guardian.engine import Result
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(result: Result, *, color: bool = False) -> str:
+    lines = []
+    for f in result.findings:
+        props = [f"file={_prop(f.path)}"] if f.path else []
+        if f.line:
+            props.append(f"line={f.line}")
+            if f.column:
+                props.append(f"col={f.column}")
+        props.append(f"title={_prop('guardian ' + f.rule)}")
+        kind = "error" if f.severity == "error" else "warning"
+        lines.append(f"::{kind} {','.join(props)}::{_data(f.message)}")
+    lines.append(summary(result))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,50 @@
+"""JSON: the schema documented in the README ("JSON report")."""
+
+from __future__ import annotations
+
+import json
+
+from guardian import __version__
+from guardian.baseline import fingerprint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from guardian.engine import Result
+
+SCHEMA_VERSION = 1
+
+
+def as_dict(result: Result) -> dict[str, object]:
+    return {
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "guardian", "version": __version__},
+        "policy": result.policy_source,
+        "checked": result.label,
+        "rules": result.rules,
+        "summary": {
+            "files_checked": result.files_checked,
+            "errors": result.errors,
+            "warnings": result.warnings,
+            "suppressed": result.suppressed,
+            "baselined": result.baselined,
+        },
+        "findings": [
+            {
+                "rule": f.rule,
+                "severity": f.severity,
+                "path": f.path,
+                "line": f.line,
+                "column": f.column,
+                "message": f.message,
+                "fixable": f.fixable,
+                "fingerprint": fingerprint(f),
+            }
+            for f in result.findings
+        ],
+        "stale_baseline": result.stale,
+        "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
+    }
+
+
+def render(result: Result, *, color: bool = False) -> str:
+    return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"

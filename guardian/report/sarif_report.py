@@ -1,0 +1,84 @@
+"""SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+
+Each rule carries its help text (the same docs ``guardian explain`` prints);
+each result a location relative to the repository root (``%SRCROOT%``) and a
+partial fingerprint that survives line moves.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from guardian import __version__
+from guardian.baseline import fingerprint
+from guardian.rules import rule_class
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from guardian.engine import Result
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _level(severity: str) -> str:
+    return "error" if severity == "error" else "warning"
+
+
+def _rule_descriptor(rule_id: str) -> dict[str, object]:
+    cls = rule_class(rule_id)
+    return {
+        "id": rule_id,
+        "name": "".join(part.title() for part in rule_id.split("-")),
+        "shortDescription": {"text": cls.summary},
+        "fullDescription": {"text": cls.summary},
+        "help": {"text": cls.docs, "markdown": cls.docs},
+        "defaultConfiguration": {"level": "error"},
+    }
+
+
+def as_dict(result: Result) -> dict[str, object]:
+    rule_ids = list(dict.fromkeys([*result.rules, *(f.rule for f in result.findings)]))
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    results = []
+    for f in result.findings:
+        physical: dict[str, object] = {
+            "artifactLocation": {"uri": quote(f.path or ".gitignore"), "uriBaseId": "%SRCROOT%"}
+        }
+        if f.line:
+            region: dict[str, int] = {"startLine": f.line}
+            if f.column:
+                region["startColumn"] = f.column
+            physical["region"] = region
+        results.append(
+            {
+                "ruleId": f.rule,
+                "ruleIndex": index[f.rule],
+                "level": _level(f.severity),
+                "message": {"text": f.message},
+                "locations": [{"physicalLocation": physical}],
+                "partialFingerprints": {"guardianFingerprint/v1": fingerprint(f)},
+            }
+        )
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "guardian",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": [_rule_descriptor(rule_id) for rule_id in rule_ids],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root."}}},
+                "results": results,
+            }
+        ],
+    }
+
+
+def render(result: Result, *, color: bool = False) -> str:
+    return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"

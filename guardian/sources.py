@@ -1,0 +1,263 @@
+"""Sources: where a snapshot's files come from.
+
+- ``IndexSnapshot``: the staged index (the hooks' default) or every tracked file.
+- ``RangeSnapshot``: the blobs that commits ``A..B`` add (pre-push, CI).
+- ``DiskSnapshot``: explicit files on disk, outside git's view.
+
+Each reads git in batches (see ``guardian.git``) and knows nothing of rules.
+"""
+
+from __future__ import annotations
+
+import os
+
+from guardian import git
+from guardian.errors import GuardianError
+from guardian.model import MODE_SYMLINK, FileEntry, Snapshot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+ZERO_OID = "0" * 40
+
+
+class GitSnapshot(Snapshot):
+    """Shared plumbing of the snapshots that read blobs from git."""
+
+    def __init__(self, root: str) -> None:
+        #: The work tree root git runs in (``root`` may be None elsewhere).
+        self.repo: str = root
+        self.root = root
+        self._tree: list[FileEntry] | None = None
+
+    def with_sizes(self, entries: Sequence[FileEntry]) -> Sequence[FileEntry]:
+        unknown = [e.oid for e in entries if e.size < 0 and e.oid and not e.is_submodule]
+        if unknown:
+            sizes = git.batch_check(unknown, self.repo)
+            for entry in entries:
+                if entry.size < 0:
+                    entry.size = sizes.get(entry.oid, 0 if entry.is_submodule else -1)
+        return entries
+
+    def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+        wanted = [e for e in entries if e.oid and not e.is_submodule]
+        reader = git.CatFile(self.repo)
+        for entry, (_oid, data) in zip(wanted, reader.read_many([e.oid for e in wanted]), strict=True):
+            yield entry, data
+
+
+class IndexSnapshot(GitSnapshot):
+    """Blobs in the index.
+
+    ``all_files``: every tracked file, each judged as new. Otherwise the
+    staged changes (or ``paths``, as pre-commit passes them): a blob already
+    at HEAD, a pure rename included, is not new.
+    """
+
+    def __init__(self, root: str, paths: Sequence[str] | None = None, *, all_files: bool = False) -> None:
+        super().__init__(root)
+        if all_files:
+            self.label = "all tracked files"
+            self.files = self._entries(git.ls_files_stage(root), new_oids=None)
+            return
+        self.label = "staged changes"
+        changed = self._staged_changes()
+        if paths is None:
+            entries = git.ls_files_stage(root, sorted(changed)) if changed else []
+        else:
+            entries = git.ls_files_stage(root, paths) if paths else []
+        new = {oid for path, oid in changed.items() if oid}
+        self.files = self._entries(entries, new_oids=new)
+
+    def _staged_changes(self) -> dict[str, str]:
+        """path -> new blob id ('' when the blob is old: a pure rename)."""
+        head = git.resolve("HEAD", self.repo)
+        if head is None:
+            return {path: oid for _mode, oid, path in git.ls_files_stage(self.repo)}
+        out = git.git(["diff-index", "--cached", "-z", "-M", "--raw", "--no-abbrev", head], self.repo).stdout
+        changed: dict[str, str] = {}
+        fields = out.split(b"\0")
+        i = 0
+        while i < len(fields) - 1:
+            meta = fields[i].decode()
+            if not meta.startswith(":"):
+                i += 1
+                continue
+            _old_mode, _new_mode, old_oid, new_oid, status = meta[1:].split(" ")
+            if status[0] in "RC":
+                path = git.decode_path(fields[i + 2])
+                i += 3
+            else:
+                path = git.decode_path(fields[i + 1])
+                i += 2
+            if status[0] == "D":
+                continue
+            pure_rename = status[0] == "R" and old_oid == new_oid
+            changed[path] = "" if pure_rename else new_oid
+        return changed
+
+    @staticmethod
+    def _entries(rows: list[tuple[str, str, str]], new_oids: set[str] | None) -> list[FileEntry]:
+        return [FileEntry(path, -1, mode, oid, new=new_oids is None or oid in new_oids) for mode, oid, path in rows]
+
+    def tree(self) -> Sequence[FileEntry]:
+        if self._tree is None:
+            by_path = {e.path: e for e in self.files}
+            self._tree = [
+                by_path.get(path) or FileEntry(path, -1, mode, oid, new=False)
+                for mode, oid, path in git.ls_files_stage(self.repo)
+            ]
+        return self._tree
+
+
+class RangeSnapshot(GitSnapshot):
+    """The blobs that the commits in ``base..head`` add to history.
+
+    A blob reachable from ``base`` (a rename, a revert to old content) is not
+    new. With no usable base (a new branch), every blob not already on a
+    remote-tracking ref is new. The tree is ``head``'s.
+    """
+
+    def __init__(self, root: str, base: str | None, head: str) -> None:
+        super().__init__(root)
+        head_id = git.resolve(head, root)
+        if head_id is None:
+            raise GuardianError(f"--rev-range: {head!r} is not a commit in {root}; check the range")
+        args = ["rev-list", "--objects", "--filter=object:type=blob", "--filter-provided-objects", head_id]
+        if base and base.strip("0"):
+            base_id = git.resolve(base, root)
+            if base_id is None:
+                raise GuardianError(f"--rev-range: {base!r} is not a commit in {root}; fetch it or fix the range")
+            args += ["--not", base_id]
+            self.label = f"{base_id[:12]}..{head_id[:12]}"
+        else:
+            args += ["--not", "--remotes"]
+            self.label = f"{head_id[:12]} (new branch)"
+        self.head = head_id
+        out = git.git(args, root).stdout
+        modes = {path: mode for mode, _oid, _size, path in self._head_tree()}
+        files: dict[str, FileEntry] = {}
+        for line in out.split(b"\n"):
+            oid, _, raw_path = line.partition(b" ")
+            if not raw_path:
+                continue
+            path = git.decode_path(raw_path)
+            files.setdefault(path, FileEntry(path, -1, modes.get(path, "100644"), oid.decode().lstrip("?"), new=True))
+        self.files = list(self.with_sizes(list(files.values())))
+
+    def _head_tree(self) -> list[tuple[str, str, int, str]]:
+        if self._tree is None:
+            rows = git.ls_tree(self.head, self.repo)
+            self._tree = [FileEntry(path, size, mode, oid, new=False) for mode, oid, size, path in rows]
+            return rows
+        return [(e.mode, e.oid, e.size, e.path) for e in self._tree]
+
+    def tree(self) -> Sequence[FileEntry]:
+        self._head_tree()
+        assert self._tree is not None
+        return self._tree
+
+
+class DiskSnapshot(Snapshot):
+    """Files on disk named on the command line (directories walked).
+
+    Only file rules apply: repository rules need git's view of the tree.
+    """
+
+    has_tree = False
+
+    def __init__(self, paths: Sequence[str], *, base: str = ".") -> None:
+        self.root = os.path.abspath(base)
+        self.label = ", ".join(paths)
+        files: list[FileEntry] = []
+        for arg in paths:
+            if not os.path.lexists(arg):
+                raise GuardianError(f"{arg}: no such file or directory")
+            for path in self._walk(arg):
+                st = os.lstat(path)
+                symlink = os.path.islink(path)
+                size = len(os.readlink(path).encode("utf-8", "surrogateescape")) if symlink else st.st_size
+                files.append(FileEntry(self._rel(path), size, MODE_SYMLINK if symlink else "100644", path))
+        self.files = files
+
+    def _rel(self, path: str) -> str:
+        rel = os.path.relpath(os.path.abspath(path), self.root)
+        return path if rel.startswith("..") else rel.replace(os.sep, "/")
+
+    @staticmethod
+    def _walk(arg: str) -> Iterator[str]:
+        if not os.path.isdir(arg) or os.path.islink(arg):
+            yield arg
+            return
+        for dirpath, dirnames, filenames in os.walk(arg):
+            dirnames[:] = sorted(d for d in dirnames if d != ".git")
+            for name in sorted(filenames):
+                yield os.path.join(dirpath, name)
+
+    def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+        return read_from_disk(entries)
+
+
+def read_from_disk(entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+    """Bytes of disk-backed entries, whose ``oid`` holds the path on disk.
+    A symlink yields its target, as git stores it; it is never followed."""
+    for entry in entries:
+        try:
+            if entry.is_symlink:
+                yield entry, os.readlink(entry.oid).encode("utf-8", "surrogateescape")
+            else:
+                with open(entry.oid, "rb") as fh:
+                    yield entry, fh.read()
+        except OSError:
+            yield entry, None
+
+
+class WorktreeSnapshot(Snapshot):
+    """The working tree as git sees it: tracked and untracked-not-ignored
+    files, with their bytes and sizes read from disk. ``guardian fix`` works
+    on it, so unstaged edits are kept and judged."""
+
+    def __init__(self, root: str, paths: Sequence[str] | None = None) -> None:
+        self.root = root
+        self.label = "working tree"
+        args = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--stage"]
+        out = git.git(args, root).stdout
+        tree: dict[str, FileEntry] = {}
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, tab, raw_path = record.partition(b"\t")
+            if tab:
+                mode = meta.split()[0].decode()
+                path = git.decode_path(raw_path)
+            else:  # untracked files are listed without stage information
+                mode, path = "100644", git.decode_path(record)
+            full = os.path.join(root, path)
+            if mode != "160000" and not os.path.lexists(full):
+                continue  # deleted in the working tree
+            if os.path.islink(full):
+                mode = MODE_SYMLINK
+            tree.setdefault(path, FileEntry(path, -1, mode, full, new=True))
+        self._tree = list(tree.values())
+        if paths is None:
+            self.files = self._tree
+        else:
+            wanted = {os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths}
+            self.files = [e for e in self._tree if e.path in wanted or any(e.path.startswith(w + "/") for w in wanted)]
+
+    def tree(self) -> Sequence[FileEntry]:
+        return self._tree
+
+    def with_sizes(self, entries: Sequence[FileEntry]) -> Sequence[FileEntry]:
+        for entry in entries:
+            if entry.size < 0 and not entry.is_submodule:
+                try:
+                    st = os.lstat(entry.oid)
+                    entry.size = st.st_size
+                except OSError:
+                    entry.size = 0
+        return entries
+
+    def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+        return read_from_disk(entries)

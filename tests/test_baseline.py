@@ -1,0 +1,57 @@
+"""Baselines hide known findings by content, survive edits, and go stale."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import Repo
+
+BAD = "from optimization_engine import solvers\n"
+
+
+def test_baseline_hides_known_findings_and_survives_line_moves(clean_repo: Repo) -> None:
+    clean_repo.write("a.py", "x = 1\n" + BAD)
+    clean_repo.commit()
+    made = clean_repo.guardian("baseline")
+    assert made.code == 0, made
+    data = json.loads((clean_repo.path / ".guardian-baseline.json").read_text())
+    entry = data["entries"][0]
+    assert entry["rule"] == "forbidden-import" and entry["path"] == "a.py" and "line" not in entry
+    # Lines added above: the finding moves, the baseline still matches.
+    clean_repo.write("a.py", "import os\n\n\nx = 1\n" + BAD)
+    clean_repo.commit()
+    result = clean_repo.guardian("check", "--baseline", ".guardian-baseline.json")
+    assert result.code == 0, result
+    assert "1 in the baseline" in result.out
+
+
+def test_new_copy_of_a_baselined_line_is_reported(clean_repo: Repo) -> None:
+    clean_repo.write("a.py", BAD)
+    clean_repo.commit()
+    clean_repo.guardian("baseline", "--output", "base.json")
+    clean_repo.write("a.py", BAD + BAD)
+    clean_repo.write("b.py", BAD)
+    clean_repo.commit()
+    result = clean_repo.guardian("check", "--baseline", "base.json")
+    assert result.code == 1
+    assert "a.py:2:" in result.out and "b.py:1:" in result.out and "a.py:1:" not in result.out
+
+
+def test_fixed_findings_leave_stale_entries(clean_repo: Repo) -> None:
+    clean_repo.write("a.py", BAD)
+    clean_repo.commit()
+    clean_repo.guardian("baseline")
+    clean_repo.write("a.py", "from atomizer import solvers\n")
+    clean_repo.commit()
+    result = clean_repo.guardian("check", "--baseline", ".guardian-baseline.json", "--format", "json")
+    assert result.code == 0
+    stale = json.loads(result.out)["stale_baseline"]
+    assert [e["path"] for e in stale] == ["a.py"]
+    assert "no longer match" in result.err
+
+
+def test_bad_baseline_file_is_a_usage_error(clean_repo: Repo) -> None:
+    clean_repo.write("junk.json", "{not json")
+    for name in ("junk.json", "missing.json"):
+        result = clean_repo.guardian("check", "--baseline", name)
+        assert result.code == 2 and name in result.err and "Traceback" not in result.err

@@ -1,0 +1,270 @@
+"""`guardian check` end to end on real repositories, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.conftest import Repo
+
+MIB = 1024 * 1024
+
+
+def big(n: int = 2 * MIB) -> bytes:
+    # Incompressible enough that nothing clever happens; content is irrelevant.
+    return os.urandom(n)
+
+
+def test_clean_repository_exits_0(clean_repo: Repo) -> None:
+    result = clean_repo.guardian("check")
+    assert result.code == 0, result
+    assert "No violations" in result.out
+
+
+def test_staged_large_file_is_refused_and_sized_as_the_blob(clean_repo: Repo) -> None:
+    clean_repo.write("data/blob.bin", big())
+    clean_repo.add("data/blob.bin")
+    result = clean_repo.guardian("check", "--staged")
+    assert result.code == 1, result
+    assert "data/blob.bin: max-file-size file is 2.0 MiB" in result.out
+
+
+def test_limit_is_inclusive_and_configurable(clean_repo: Repo) -> None:
+    clean_repo.write(".guardian.toml", '[rules.max-file-size]\nlimit = "10 KB"\n')
+    clean_repo.write("exact.bin", b"x" * 10_000)
+    clean_repo.write("over.bin", b"x" * 10_001)
+    clean_repo.add()
+    result = clean_repo.guardian("check", "--staged", "--select", "max-file-size")
+    assert result.code == 1
+    assert "over.bin" in result.out and "exact.bin" not in result.out
+
+
+def test_pure_rename_of_an_old_large_file_is_not_a_new_violation(clean_repo: Repo) -> None:
+    clean_repo.write("old.bin", big())
+    clean_repo.commit("grandfathered")
+    clean_repo.git("mv", "old.bin", "moved.bin")
+    assert clean_repo.guardian("check", "--staged").code == 0
+    # ...but the whole-tree check still lists it.
+    result = clean_repo.guardian("check", "--all-files")
+    assert result.code == 1 and "moved.bin" in result.out
+
+
+def test_unchanged_large_file_passed_by_name_is_not_new(clean_repo: Repo) -> None:
+    clean_repo.write("old.bin", big())
+    clean_repo.commit("grandfathered")
+    assert clean_repo.guardian("check", "--staged", "old.bin").code == 0
+    clean_repo.write("old.bin", big())
+    clean_repo.add("old.bin")
+    assert clean_repo.guardian("check", "--staged", "old.bin").code == 1
+
+
+def test_staged_blob_not_working_file_is_judged(clean_repo: Repo) -> None:
+    clean_repo.write("a.bin", b"small")
+    clean_repo.add("a.bin")
+    clean_repo.write("a.bin", big())  # unstaged growth does not count
+    assert clean_repo.guardian("check", "--staged").code == 0
+
+
+def test_lfs_pointer_passes_where_the_raw_file_fails(clean_repo: Repo) -> None:
+    # A clean filter that stores a pointer, as git-lfs does.
+    clean_repo.git(
+        "config",
+        "filter.lfs.clean",
+        'sh -c \'printf "version https://git-lfs.github.com/spec/v1\\noid sha256:%s\\nsize 2097152\\n" '
+        '$(sha256sum | cut -d" " -f1)\'',
+    )
+    clean_repo.git("config", "filter.lfs.smudge", "cat")
+    clean_repo.git("config", "filter.lfs.required", "true")
+    clean_repo.write(".gitattributes", "*.op2 filter=lfs diff=lfs merge=lfs -text\n")
+    clean_repo.write("results/run.op2", big())
+    clean_repo.git("add", "-f", ".gitattributes", "results/run.op2")
+    stored = int(clean_repo.git("cat-file", "-s", ":results/run.op2").strip())
+    assert stored < 200
+    assert clean_repo.guardian("check", "--staged", "--select", "max-file-size").code == 0
+    clean_repo.write("raw.bin", big())
+    clean_repo.add("raw.bin")
+    assert clean_repo.guardian("check", "--staged", "--select", "max-file-size").code == 1
+
+
+def test_rev_range_sees_a_blob_added_then_deleted(clean_repo: Repo) -> None:
+    base = clean_repo.git("rev-parse", "HEAD").strip()
+    clean_repo.write("huge.bin", big())
+    clean_repo.commit("add")
+    (clean_repo.path / "huge.bin").unlink()
+    head = clean_repo.commit("remove")
+    result = clean_repo.guardian("check", "--rev-range", f"{base}..{head}")
+    assert result.code == 1, result
+    assert "huge.bin" in result.out
+    # Nothing new after head.
+    assert clean_repo.guardian("check", "--rev-range", f"{head}..{head}").code == 0
+
+
+def test_pre_push_from_pre_commit_environment(clean_repo: Repo) -> None:
+    base = clean_repo.git("rev-parse", "HEAD").strip()
+    clean_repo.write("src/app.py", "import optimization_engine.solvers\n")
+    head = clean_repo.commit("bad import")
+    result = clean_repo.guardian("check", "--pre-push", env={"PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": head})
+    assert result.code == 1, result
+    assert "src/app.py:1:8: forbidden-import" in result.out
+
+
+def test_pre_push_reads_git_hook_stdin(clean_repo: Repo) -> None:
+    base = clean_repo.git("rev-parse", "HEAD").strip()
+    clean_repo.write("conf/paths.cfg", "root = C:\\solver\\runs\n")
+    head = clean_repo.commit("windows path")
+    stdin = f"refs/heads/main {head} refs/heads/main {base}\n".encode()
+    result = clean_repo.guardian("check", "--pre-push", input=stdin)
+    assert result.code == 1, result
+    assert "conf/paths.cfg:1:8: windows-path" in result.out
+    deletion = f"(delete) {'0' * 40} refs/heads/old {base}\n".encode()
+    assert clean_repo.guardian("check", "--pre-push", input=deletion).code == 0
+
+
+def test_missing_required_gitignore_patterns(repo: Repo) -> None:
+    repo.write(".gitignore", "*.bak\n")
+    repo.write("db/cache.sqlite", b"SQLite format 3\0")
+    repo.git("add", "-f", ".gitignore", "db/cache.sqlite")
+    result = repo.guardian("check", "--all-files")
+    assert result.code == 1
+    assert "gitignore-required" in result.out
+    assert "*.whl" in result.out
+    assert "db/cache.sqlite: gitignore-required" in result.out
+
+
+def test_dir_budget(clean_repo: Repo) -> None:
+    clean_repo.write(".guardian.toml", '[rules.dir-budget.budgets]\n"tools/" = "100 KB"\n')
+    for i in range(3):
+        clean_repo.write(f"tools/bin/t{i}.dat", b"x" * 40_000)
+    clean_repo.commit()
+    result = clean_repo.guardian("check")
+    assert result.code == 1, result
+    assert "tools: dir-budget tools/ holds 117.2 KiB in 3 files, 19.5 KiB over its 97.7 KiB budget" in result.out
+
+
+def test_warning_severity_does_not_fail(clean_repo: Repo) -> None:
+    clean_repo.write(".guardian.toml", '[rules.windows-path]\nseverity = "warning"\n')
+    clean_repo.write("notes.txt", "data lives in D:\\data\\runs\n")
+    clean_repo.commit()
+    result = clean_repo.guardian("check")
+    assert result.code == 0, result
+    assert "notes.txt:1:15: windows-path" in result.out
+    assert "0 errors and 1 warning" in result.out
+
+
+def test_exit_zero(clean_repo: Repo) -> None:
+    clean_repo.write("x.py", "import optimization_engine\n")
+    clean_repo.commit()
+    assert clean_repo.guardian("check", "--exit-zero").code == 0
+    assert clean_repo.guardian("check").code == 1
+
+
+def test_select_and_ignore(clean_repo: Repo) -> None:
+    clean_repo.write("x.py", "import optimization_engine\np = 'C:\\\\temp'\n")
+    clean_repo.commit()
+    only = clean_repo.guardian("check", "--select", "windows-path")
+    assert "windows-path" in only.out and "forbidden-import" not in only.out
+    rest = clean_repo.guardian("check", "--ignore", "windows-path")
+    assert "windows-path" not in rest.out and "forbidden-import" in rest.out
+    bad = clean_repo.guardian("check", "--select", "nope")
+    assert bad.code == 2 and "unknown rule 'nope'" in bad.err
+
+
+def test_inline_suppression(clean_repo: Repo) -> None:
+    clean_repo.write(
+        "x.py",
+        "import optimization_engine  # guardian: ignore[forbidden-import]\n"
+        "import optimization_engine.a  # guardian: ignore[windows-path]\n"
+        "import optimization_engine.b  # guardian: ignore\n",
+    )
+    clean_repo.commit()
+    result = clean_repo.guardian("check")
+    assert result.code == 1
+    assert "x.py:2:" in result.out
+    assert "x.py:1:" not in result.out and "x.py:3:" not in result.out
+    assert "2 suppressed inline" in result.out
+
+
+def test_odd_file_names(clean_repo: Repo) -> None:
+    names = ["with space.py", "new\nline.py", "ünïcödé/ﬁle.py", "-dash.py"]
+    for name in names:
+        clean_repo.write(name, "from optimization_engine import x\n")
+    clean_repo.commit()
+    result = clean_repo.guardian("check", "--format", "json")
+    assert result.code == 1, result
+    paths = sorted(f["path"] for f in json.loads(result.out)["findings"])
+    assert paths == sorted(names)
+    text = clean_repo.guardian("check")
+    assert "new\\nline.py:1:6: forbidden-import" in text.out
+    staged = clean_repo.guardian("check", "--staged", *names)
+    assert staged.code == 1 and "with space.py:1:6" in staged.out
+
+
+def test_binary_non_utf8_symlink_and_submodule_entries_do_not_crash(clean_repo: Repo, tmp_path: object) -> None:
+    clean_repo.write("bin/blob.dat", b"\0\xff\xfeoptimization_engine C:\\x\0")
+    clean_repo.write("latin1.py", "s = 'caf\xe9'\nimport optimization_engine\n".encode("latin-1"))
+    os.symlink("C:\\Windows\\target", clean_repo.path / "link")
+    sub = Repo(clean_repo.path.parent / "sub")
+    sub.write("f.txt", "x")
+    sub.commit()
+    clean_repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub.path), "vendor/sub")
+    clean_repo.commit()
+    result = clean_repo.guardian("check")
+    assert "Traceback" not in result.err
+    assert result.code == 1, result
+    assert "latin1.py:2:8: forbidden-import" in result.out
+    assert "bin/blob.dat" not in result.out
+    assert "link:" not in result.out
+
+
+def test_paths_on_disk_without_git(tmp_path: os.PathLike[str]) -> None:
+    from pathlib import Path
+
+    from tests.conftest import run_guardian
+
+    base = Path(tmp_path) / "loose"
+    base.mkdir()
+    (base / "a.py").write_text("import optimization_engine\n")
+    (base / "ok.py").write_text("import atomizer\n")
+    result = run_guardian("check", "a.py", "ok.py", cwd=base)
+    assert result.code == 1 and "a.py:1:8: forbidden-import" in result.out
+    missing = run_guardian("check", "nope.py", cwd=base)
+    assert missing.code == 2 and "nope.py: no such file" in missing.err
+    outside = run_guardian("check", cwd=base)
+    assert outside.code == 2 and "not inside a git work tree" in outside.err
+
+
+def test_usage_errors_exit_2(clean_repo: Repo) -> None:
+    assert clean_repo.guardian("check", "--all-files", "x.py").code == 2
+    assert clean_repo.guardian("check", "--staged", "--all-files").code == 2
+    assert clean_repo.guardian("check", "--format", "xml").code == 2
+    bad_range = clean_repo.guardian("check", "--rev-range", "nope..HEAD")
+    assert bad_range.code == 2 and "not a commit" in bad_range.err
+
+
+def test_output_file_and_summary_on_stderr(clean_repo: Repo) -> None:
+    clean_repo.write("x.py", "import optimization_engine\n")
+    clean_repo.commit()
+    result = clean_repo.guardian("check", "--format", "json", "--output", "report.json")
+    assert result.code == 1
+    assert result.out == ""
+    data = json.loads((clean_repo.path / "report.json").read_text())
+    assert data["findings"][0]["rule"] == "forbidden-import"
+    assert "report.json" in result.err
+
+
+def test_no_color_unless_tty(clean_repo: Repo) -> None:
+    clean_repo.write("x.py", "import optimization_engine\n")
+    clean_repo.commit()
+    assert "\033[" not in clean_repo.guardian("check").out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+def test_every_format_reports_the_same_findings(clean_repo: Repo, fmt: str) -> None:
+    clean_repo.write("x.py", "import optimization_engine\n")
+    clean_repo.commit()
+    result = clean_repo.guardian("check", "--format", fmt)
+    assert result.code == 1
+    assert "forbidden-import" in result.out
+    assert "x.py" in result.out

@@ -1,0 +1,145 @@
+"""`guardian fix`, `init`, `rules`, `explain`, `install` and `--version`."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+
+import pytest
+
+from guardian import __version__
+from tests.conftest import Repo
+
+
+def test_version(repo: Repo) -> None:
+    result = repo.guardian("--version")
+    assert result.code == 0 and result.out == f"guardian {__version__}\n"
+
+
+def test_fix_appends_missing_patterns_keeping_crlf(repo: Repo) -> None:
+    repo.write(".gitignore", b"build/\r\n*.bak\r\n")
+    repo.commit()
+    result = repo.guardian("fix")
+    assert "fixed .gitignore (gitignore-required)" in result.out, result
+    data = (repo.path / ".gitignore").read_bytes()
+    assert data.startswith(b"build/\r\n*.bak\r\n")
+    assert b"*.sqlite\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    assert data.count(b"*.bak") == 1
+    assert repo.guardian("check", "--select", "gitignore-required", "--staged").code == 1  # not staged yet
+    repo.commit()
+    assert repo.guardian("check").code == 0
+
+
+def test_fix_rewrites_imports_and_nothing_else(clean_repo: Repo) -> None:
+    source = (
+        b"# optimization_engine docs stay\r\n"
+        b"from optimization_engine.solvers import run\r\n"
+        b"x = 'optimization_engine'\r\n"
+    )
+    clean_repo.write("pkg/m.py", source)
+    clean_repo.write("pkg/ok.py", b"print('untouched')\n")
+    clean_repo.commit()
+    before = (clean_repo.path / "pkg/ok.py").stat().st_mtime_ns
+    result = clean_repo.guardian("fix")
+    assert "fixed pkg/m.py (forbidden-import)" in result.out, result
+    assert (clean_repo.path / "pkg/m.py").read_bytes() == source.replace(
+        b"from optimization_engine.solvers", b"from atomizer.solvers"
+    )
+    assert (clean_repo.path / "pkg/ok.py").stat().st_mtime_ns == before
+
+
+def test_check_never_writes(clean_repo: Repo) -> None:
+    clean_repo.write("pkg/m.py", "from optimization_engine import x\n")
+    clean_repo.write(".gitignore", "")
+    clean_repo.commit()
+    snapshot = {p: p.read_bytes() for p in clean_repo.path.rglob("*") if p.is_file() and ".git" not in p.parts}
+    clean_repo.guardian("check")
+    after = {p: p.read_bytes() for p in clean_repo.path.rglob("*") if p.is_file() and ".git" not in p.parts}
+    assert after == snapshot
+
+
+def test_fix_does_not_write_through_symlinks(clean_repo: Repo) -> None:
+    target = clean_repo.path.parent / "outside.py"
+    target.write_text("import optimization_engine.x as y\n")
+    os.symlink(target, clean_repo.path / "link.py")
+    clean_repo.commit()
+    clean_repo.guardian("fix")
+    assert target.read_text() == "import optimization_engine.x as y\n"
+
+
+def test_init_writes_a_config_that_loads_and_refuses_to_overwrite(clean_repo: Repo) -> None:
+    first = clean_repo.guardian("init")
+    assert first.code == 0 and (clean_repo.path / ".guardian.toml").exists()
+    assert clean_repo.guardian("check").code == 0
+    again = clean_repo.guardian("init")
+    assert again.code == 2 and "already exists" in again.err
+
+
+def test_rules_lists_every_rule_with_its_state(clean_repo: Repo) -> None:
+    clean_repo.write(
+        ".guardian.toml", '[rules.windows-path]\nenabled = false\n[rules.dir-budget]\nseverity = "warning"\n'
+    )
+    out = clean_repo.guardian("rules").out
+    lines = {line.split()[0]: line.split()[1] for line in out.splitlines() if line and not line.startswith("Policy")}
+    assert lines == {
+        "max-file-size": "error",
+        "gitignore-required": "error",
+        "forbidden-import": "error",
+        "windows-path": "off",
+        "dir-budget": "warning",
+    }
+
+
+@pytest.mark.parametrize(
+    "rule", ["max-file-size", "gitignore-required", "forbidden-import", "windows-path", "dir-budget"]
+)
+def test_explain_prints_every_section(repo: Repo, rule: str) -> None:
+    out = repo.guardian("explain", rule).out
+    sections = ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options"]
+    positions = [out.index(s) for s in sections]
+    assert positions == sorted(positions)
+
+
+def test_explain_unknown_rule(repo: Repo) -> None:
+    result = repo.guardian("explain", "nope")
+    assert result.code == 2 and "unknown rule" in result.err
+
+
+def _hook_commit(repo: Repo) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "commit", "-q", "-m", "try"], cwd=repo.path, capture_output=True)
+
+
+def test_installed_plain_hooks_refuse_a_bad_commit(clean_repo: Repo) -> None:
+    result = clean_repo.guardian("install")
+    assert result.code == 0, result
+    hook = clean_repo.path / ".git/hooks/pre-commit"
+    assert hook.stat().st_mode & stat.S_IXUSR
+    clean_repo.write("m.py", "import optimization_engine\n")
+    clean_repo.add("m.py")
+    refused = _hook_commit(clean_repo)
+    assert refused.returncode != 0
+    assert b"forbidden-import" in refused.stdout + refused.stderr
+    clean_repo.write("m.py", "import atomizer\n")
+    clean_repo.add("m.py")
+    assert _hook_commit(clean_repo).returncode == 0
+
+
+def test_install_refuses_a_foreign_hook_without_force(clean_repo: Repo) -> None:
+    hook = clean_repo.path / ".git/hooks/pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\necho mine\n")
+    refused = clean_repo.guardian("install")
+    assert refused.code == 2 and "not written by Guardian" in refused.err
+    assert hook.read_text() == "#!/bin/sh\necho mine\n"
+    forced = clean_repo.guardian("install", "--force")
+    assert forced.code == 0
+    assert (clean_repo.path / ".git/hooks/pre-commit.guardian-backup").read_text() == "#!/bin/sh\necho mine\n"
+    # Re-installing over our own hook needs no force.
+    assert clean_repo.guardian("install").code == 0
+
+
+def test_install_respects_core_hooks_path(clean_repo: Repo) -> None:
+    clean_repo.git("config", "core.hooksPath", ".githooks")
+    assert clean_repo.guardian("install", "--hook", "pre-push").code == 0
+    assert (clean_repo.path / ".githooks/pre-push").exists()

@@ -1,0 +1,331 @@
+"""windows-path: hard-coded Windows paths in Python string literals and text files."""
+
+from __future__ import annotations
+
+import re
+import tokenize
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from guardian.model import FileEntry, Finding
+from guardian.rules import rule_class
+from guardian.rules.windows_path import RULE, WindowsPath
+
+
+def check(path: str, source: str | bytes) -> list[Finding]:
+    data = source.encode() if isinstance(source, str) else source
+    return list(RULE().check_file(FileEntry(path), data))
+
+
+def where(findings: list[Finding]) -> list[tuple[int, int, str]]:
+    """(line, column, path named in the message) for each finding."""
+    out = []
+    for f in findings:
+        named = re.search(r"`([^`]*)`", f.message)
+        assert named, f.message
+        out.append((f.line, f.column, named.group(1)))
+    return out
+
+
+# -- the rule as the engine and the CLI see it ---------------------------------
+
+
+def test_rule_metadata() -> None:
+    assert rule_class("windows-path") is WindowsPath
+    assert WindowsPath.id == "windows-path"
+    assert WindowsPath.scope == "file"
+    assert WindowsPath.needs_content and WindowsPath.text_only
+    assert set(WindowsPath.default_exclude) == {"*.bat", "*.cmd", "*.ps1"}
+
+
+def test_docs_have_the_sections_in_order() -> None:
+    headings = re.findall(r"^## (.+)$", WindowsPath.docs, flags=re.MULTILINE)
+    assert headings == ["What it does", "Why is this bad?", "Example", "Use instead", "Options"]
+
+
+def test_finding_says_what_and_what_instead_and_is_not_fixable() -> None:
+    line = 'RESULTS = "C:\\\\Users\\\\me\\\\data"  # results'
+    [f] = check("atomizer/config.py", line + "\n")
+    assert f.rule == "windows-path"
+    assert f.path == "atomizer/config.py"
+    assert "C:\\Users\\me\\data" in f.message
+    assert "pathlib" in f.message and "environment variable" in f.message
+    assert f.line_text == line
+    assert f.fixable is False
+    assert RULE().fix_file("atomizer/config.py", (line + "\n").encode()) is None
+
+
+# -- Python: string literals only -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('x = "C:\\\\Users\\\\me\\\\data"\n', (1, 6, "C:\\Users\\me\\data")),
+        ('x = r"D:\\solver\\bin"\n', (1, 7, "D:\\solver\\bin")),
+        ("x = 'E:/runs/out'\n", (1, 6, "E:/runs/out")),
+        ('x = b"C:\\\\tmp\\\\cache"\n', (1, 7, "C:\\tmp\\cache")),
+        ('x = f"C:\\\\Users\\\\{user}\\\\data"\n', (1, 7, "C:\\Users\\{user}\\data")),
+        ('x = rf"D:\\runs\\{n:03d}"\n', (1, 8, "D:\\runs\\{n:03d}")),
+        ('x = "C:\\\\"\n', (1, 6, "C:\\")),
+        ('x = "C:\\\\Program Files\\\\Siemens\\\\NX"\n', (1, 6, "C:\\Program Files\\Siemens\\NX")),
+        # `\d` is no escape, so the backslash is a real separator
+        ('x = "C:\\data\\runs"\n', (1, 6, "C:\\data\\runs")),
+        # A closing backslash escapes the quote: the string runs on, Python sees no end.
+        ('x = "D:\\solver\\"\ny = 1\n', (1, 6, "D:\\solver\\")),
+        ('x = r"\\\\fileserver\\models"\n', (1, 7, "\\\\fileserver\\models")),
+        ('x = "\\\\\\\\fileserver\\\\models\\\\v1"\n', (1, 6, "\\\\fileserver\\models\\v1")),
+        ('x = "\\\\\\\\srv01\\\\C$\\\\temp"\n', (1, 6, "\\\\srv01\\C$\\temp")),
+    ],
+)
+def test_python_string_forms_are_found(source: str, expected: tuple[int, int, str]) -> None:
+    assert where(check("a.py", source)) == [expected]
+
+
+@pytest.mark.parametrize("name", ["tool.py", "stubs.pyi", "gui.pyw", "LEGACY.PY"])
+def test_every_python_suffix_reads_literals_only(name: str) -> None:
+    source = '# was C:\\old\\place\nx = "C:\\\\new\\\\place"\n'
+    assert where(check(name, source)) == [(2, 6, "C:\\new\\place")]
+
+
+def test_triple_quoted_string_reports_the_line_and_column_inside_it() -> None:
+    source = 'x = 1\nHELP = """\nRun the solver from\n    D:\\\\solver\\\\bin\\\\nastran.exe\nthen wait.\n"""\n'
+    [f] = check("a.py", source)
+    assert (f.line, f.column) == (4, 5)
+    assert f.line_text == "    D:\\\\solver\\\\bin\\\\nastran.exe"
+
+
+def test_column_points_at_the_path_start_in_each_literal() -> None:
+    source = 'copy("C:/in", r"\\\\nas\\share\\out", "é", "Z:\\\\x")\n'
+    assert where(check("a.py", source)) == [
+        (1, 7, "C:/in"),
+        (1, 17, "\\\\nas\\share\\out"),
+        (1, 41, "Z:\\x"),
+    ]
+
+
+def test_column_counts_characters_after_non_ascii_text() -> None:
+    source = 'msg = "Ergebnisse für Prüfung: E:/ergebnisse"\n'
+    assert where(check("a.py", source)) == [(1, 32, "E:/ergebnisse")]
+
+
+def test_one_finding_per_occurrence() -> None:
+    source = 'PATHS = ["C:\\\\a\\\\b", "C:\\\\a\\\\b"]\nMORE = "D:/x;E:/y"\n'
+    assert where(check("a.py", source)) == [
+        (1, 11, "C:\\a\\b"),
+        (1, 23, "C:\\a\\b"),
+        (2, 9, "D:/x"),
+        (2, 14, "E:/y"),
+    ]
+
+
+def test_crlf_line_text_has_no_carriage_return() -> None:
+    [f] = check("a.py", b'x = 1\r\ny = "C:\\\\x\\\\y"\r\n')
+    assert (f.line, f.column, f.line_text) == (2, 6, 'y = "C:\\\\x\\\\y"')
+
+
+def test_byte_order_mark_does_not_shift_columns() -> None:
+    assert where(check("a.py", b'\xef\xbb\xbfx = "C:\\\\x\\\\y"\n')) == [(1, 6, "C:\\x\\y")]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "# data used to live in C:\\Users\\me\\data\nx = 1\n",
+        "x = 1  # see \\\\fileserver\\models\n",
+        "def f(C): return C\n",
+        # a slice continued on the next line: code, not a string
+        "y = a[C:\\\n    1]\n",
+    ],
+)
+def test_python_comments_and_code_are_not_read(source: str) -> None:
+    assert check("a.py", source) == []
+
+
+# -- other text files: line by line ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "expected"),
+    [
+        ("setup.cfg", "[paths]\nsolver = D:\\solver\\bin\n", [(2, 10, "D:\\solver\\bin")]),
+        (
+            "settings.json",
+            '{\n  "results": "C:\\\\Users\\\\me\\\\results",\n  "share": "\\\\\\\\fileserver\\\\models"\n}\n',
+            [(2, 15, "C:\\Users\\me\\results"), (3, 13, "\\\\fileserver\\models")],
+        ),
+        (
+            "README.md",
+            "Install to `C:\\Program Files\\Atomizer` (models on \\\\fileserver\\models).\n",
+            [(1, 13, "C:\\Program Files\\Atomizer"), (1, 51, "\\\\fileserver\\models")],
+        ),
+        ("notes.txt", "first line\nrun at E:/runs/out, then copy\n", [(2, 8, "E:/runs/out")]),
+        ("config.yaml", "output: 'C:/atomizer/out'\n", [(1, 10, "C:/atomizer/out")]),
+    ],
+)
+def test_text_files_are_read_line_by_line(name: str, source: str, expected: list[tuple[int, int, str]]) -> None:
+    assert where(check(name, source)) == expected
+
+
+def test_text_file_line_text_is_the_whole_line() -> None:
+    [f] = check("a.ini", "[run]\nworkdir=C:\\work  ; legacy\n")
+    assert (f.line, f.column, f.line_text) == (2, 9, "workdir=C:\\work  ; legacy")
+
+
+def test_comments_count_in_text_files() -> None:
+    assert where(check("a.toml", "# solver: D:\\solver\\bin\n")) == [(1, 11, "D:\\solver\\bin")]
+
+
+# -- what only looks like a path -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'x = "https://example.com/a:/b"\n',
+        'x = "http://host/C:/data"\n',
+        'x = "file:///C:/Users/me/data.csv"\n',
+        'x = "file://C:/Users/me/data.csv"\n',
+        'x = "s3://bucket/key"\n',
+        'x = "s://bucket/key"\n',
+        'x = "jdbc:C:/db"\n',
+    ],
+)
+def test_urls_are_not_paths(source: str) -> None:
+    assert check("a.py", source) == []
+    assert check("a.txt", source) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'x = r"[A-Z]:\\\\"\n',
+        'x = "^[a-zA-Z]:\\\\\\\\"\n',
+        'x = r"\\\\\\\\[^\\\\]+"\n',
+        'x = r"^C:\\\\Windows"\n',
+        'x = r"[^C:\\\\/]"\n',
+        'x = r"\\w:\\s+"\n',
+        'x = r"(?P<drive>[A-Z]):[\\\\/]"\n',
+        'x = r"C:\\\\(?:Users|home)"\n',
+    ],
+)
+def test_regex_patterns_are_not_paths(source: str) -> None:
+    assert check("a.py", source) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'x = "a:\\n"\n',
+        'x = "x:\\t"\n',
+        "x = '\\\\\\\\n'\n",
+        'x = "a:\\\\n"\n',
+        'x = "C:\\temp"\n',
+        'x = "C:\\new\\table"\n',
+        'x = b"C:\\x41"\n',
+        'x = "Options:\\n a:\\tfoo\\n"\n',
+        'x = "\\\\n\\\\t"\n',
+        'x = r"x:\\t"\n',
+        # the program sees one leading backslash: `\server\share`, not a network path
+        'x = "\\\\server\\share"\n',
+    ],
+)
+def test_escape_sequences_are_not_paths(source: str) -> None:
+    assert check("a.py", source) == []
+
+
+def test_escapes_in_json_are_not_paths_but_plain_text_backslashes_are() -> None:
+    assert check("a.json", '{"sep": "a:\\n", "t": "C:\\temp"}\n') == []
+    assert where(check("a.cfg", "tmp = C:\\temp\n")) == [(1, 7, "C:\\temp")]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'x = "10:30"\n',
+        'x = "12:00/day"\n',
+        'x = "ratio 3:/4"\n',
+        'x = "ab:\\\\x"\n',
+        'x = "Key:\\\\value"\n',
+        'x = "%s:\\\\%s" % (drive, rest)\n',
+        'x = "{}:\\\\{}".format(drive, rest)\n',
+        'x = "C:"\n',
+        'x = "\\\\x\\\\y"\n',
+        'x = "\\\\\\\\a\\\\b"\n',
+    ],
+)
+def test_words_times_and_fragments_are_not_paths(source: str) -> None:
+    assert check("a.py", source) == []
+
+
+def test_words_times_and_urls_in_prose_are_not_paths() -> None:
+    text = "Meeting at 10:30, Key:\\value, see https://x.org/C:/y and file:///D:/z.\n"
+    assert check("notes.md", text) == []
+
+
+# -- robustness -------------------------------------------------------------------
+
+
+def test_files_without_a_marker_are_not_tokenized(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*_args: object) -> None:
+        raise AssertionError("tokenized a file the byte pre-filter should have skipped")
+
+    monkeypatch.setattr(tokenize, "generate_tokens", fail)
+    assert check("a.py", 'x = "C" + ":" + "x"  # ratio 3:1\n' * 1000) == []
+    assert check("a.py", b"") == []
+    assert list(RULE().check_file(FileEntry("a.py"), None)) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b'def f():\n        x = "C:\\\\data\\\\in"\n    y = 1\n',  # inconsistent dedent
+        b'x = """C:\\\\data\\\\in\n',  # unterminated triple quote
+        b'x = (\n "C:\\\\data\\\\in"\n',  # unclosed bracket
+    ],
+)
+def test_python_that_will_not_tokenize_is_scanned_by_line(source: bytes) -> None:
+    paths = [p for _line, _col, p in where(check("a.py", source))]
+    assert paths == ["C:\\data\\in"]
+
+
+def test_broken_python_falls_back_to_whole_lines_comments_included() -> None:
+    source = b"x = (\n  1,  # was D:\\old\n"
+    assert where(check("a.py", source)) == [(2, 13, "D:\\old")]
+
+
+def test_python2_sources_are_still_checked() -> None:
+    source = b'print "C:\\\\data\\\\in", `x`\nexec "y"\nz = ur"D:\\raw"\n'
+    paths = [p for _line, _col, p in where(check("legacy.py", source))]
+    assert paths == ["C:\\data\\in", "D:\\raw"]
+
+
+def test_non_utf8_python_does_not_crash_and_still_finds_paths() -> None:
+    source = b'# -*- coding: latin-1 -*-\nnom = "r\xe9sultats"\nout = "D:\\\\r\xe9sultats\\\\x"\n'
+    [f] = check("a.py", source)
+    assert (f.line, f.column) == (3, 8)
+    assert f.message.isprintable()
+
+
+@given(data=st.binary(max_size=400), name=st.sampled_from(["a.py", "a.json", "a.txt", "a.md"]))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_arbitrary_bytes_never_raise(data: bytes, name: str) -> None:
+    for f in check(name, data):
+        assert f.line >= 1 and f.column >= 1
+
+
+_PIECES = ["C:", "\\", "\\\\", "/", ":", '"', "'", '"""', "r", "b", "f", "{", "}", "\n", " ", "#", "x", "\t", "\xff"]
+
+
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), max_size=60),
+    name=st.sampled_from(["a.py", "a.json", "a.txt"]),
+)
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+def test_path_like_noise_never_raises(pieces: list[str], name: str) -> None:
+    data = "".join(pieces).encode("utf-8", "surrogateescape")
+    for f in check(name, data):
+        assert f.line >= 1 and f.column >= 1
+        assert "\n" not in f.line_text
