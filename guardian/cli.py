@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list == ["--version"]:
         sys.stdout.write(f"guardian {__version__}\n")
         return EXIT_CLEAN
-    parser = build_parser()
+    parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
     args, unknown = parser.parse_known_args(args_list)
     if unknown:
         # pre-commit appends file names as they are, and a name may start
@@ -81,7 +81,12 @@ def _rule_list(value: str) -> list[str]:
     return ids
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS = ("check", "fix", "baseline", "init", "rules", "explain", "install", "history", "audit")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand's (a hook
+    pays for one subparser, not nine)."""
     import argparse
 
     from guardian.report import FORMATS
@@ -110,45 +115,53 @@ def build_parser() -> argparse.ArgumentParser:
         mode.add_argument("--pre-push", action="store_true", help="the range being pushed (pre-commit or git hook)")
         policy_options(p)
 
-    check = sub.add_parser("check", help="check files against the policy")
-    source_options(check)
-    check.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
-    check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
-    check.add_argument("--baseline", metavar="FILE", help="hide findings recorded in this baseline")
-    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when violations are found")
-    check.set_defaults(func=cmd_check)
+    if only in (None, "check"):
+        check = sub.add_parser("check", help="check files against the policy")
+        source_options(check)
+        check.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+        check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+        check.add_argument("--baseline", metavar="FILE", help="hide findings recorded in this baseline")
+        check.add_argument("--exit-zero", action="store_true", help="exit 0 even when violations are found")
+        check.set_defaults(func=cmd_check)
 
-    fix = sub.add_parser("fix", help="apply the fixes rules know (gitignore patterns, import rewrites)")
-    fix.add_argument("paths", nargs="*", metavar="PATH", help="files to fix (default: every tracked file)")
-    policy_options(fix)
-    fix.set_defaults(func=cmd_fix)
+    if only in (None, "fix"):
+        fix = sub.add_parser("fix", help="apply the fixes rules know (gitignore patterns, import rewrites)")
+        fix.add_argument("paths", nargs="*", metavar="PATH", help="files to fix (default: every tracked file)")
+        policy_options(fix)
+        fix.set_defaults(func=cmd_fix)
 
-    baseline = sub.add_parser("baseline", help="record today's findings so that only new ones fail")
-    source_options(baseline)
-    baseline.add_argument("--output", metavar="FILE", default=DEFAULT_BASELINE, help=f"default: {DEFAULT_BASELINE}")
-    baseline.set_defaults(func=cmd_baseline)
+    if only in (None, "baseline"):
+        baseline = sub.add_parser("baseline", help="record today's findings so that only new ones fail")
+        source_options(baseline)
+        baseline.add_argument("--output", metavar="FILE", default=DEFAULT_BASELINE, help=f"default: {DEFAULT_BASELINE}")
+        baseline.set_defaults(func=cmd_baseline)
 
-    init = sub.add_parser("init", help="write a starter .guardian.toml")
-    init.add_argument("--force", action="store_true", help="overwrite an existing .guardian.toml")
-    init.set_defaults(func=cmd_init)
+    if only in (None, "init"):
+        init = sub.add_parser("init", help="write a starter .guardian.toml")
+        init.add_argument("--force", action="store_true", help="overwrite an existing .guardian.toml")
+        init.set_defaults(func=cmd_init)
 
-    rules = sub.add_parser("rules", help="list the rules")
-    rules.add_argument("--config", metavar="FILE", help="show which rules this policy enables")
-    rules.set_defaults(func=cmd_rules)
+    if only in (None, "rules"):
+        rules = sub.add_parser("rules", help="list the rules")
+        rules.add_argument("--config", metavar="FILE", help="show which rules this policy enables")
+        rules.set_defaults(func=cmd_rules)
 
-    explain = sub.add_parser("explain", help="print a rule's documentation")
-    explain.add_argument("rule", help="rule id, e.g. max-file-size")
-    explain.set_defaults(func=cmd_explain)
+    if only in (None, "explain"):
+        explain = sub.add_parser("explain", help="print a rule's documentation")
+        explain.add_argument("rule", help="rule id, e.g. max-file-size")
+        explain.set_defaults(func=cmd_explain)
 
-    install = sub.add_parser("install", help="install the plain git hooks in this repository")
-    install.add_argument("--hook", choices=("pre-commit", "pre-push", "all"), default="all")
-    install.add_argument("--force", action="store_true", help="replace a hook that Guardian did not write")
-    install.set_defaults(func=cmd_install)
+    if only in (None, "install"):
+        install = sub.add_parser("install", help="install the plain git hooks in this repository")
+        install.add_argument("--hook", choices=("pre-commit", "pre-push", "all"), default="all")
+        install.add_argument("--force", action="store_true", help="replace a hook that Guardian did not write")
+        install.set_defaults(func=cmd_install)
 
-    # History scans and directory audits live in their own module.
-    from guardian import cli_history
+    if only in (None, "history", "audit"):
+        # History scans and directory audits live in their own module.
+        from guardian import cli_history
 
-    cli_history.register(sub, policy_options)
+        cli_history.register(sub, policy_options)
     return parser
 
 

@@ -81,7 +81,32 @@ class Policy:
 # -- reading files ---------------------------------------------------------
 
 
+def _cache_path(data: bytes) -> str:
+    import zlib
+
+    base = os.environ.get("GUARDIAN_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "guardian"
+    )
+    return os.path.join(base, f"toml-{zlib.crc32(data):08x}-{len(data)}.marshal")
+
+
 def _parse_toml(data: bytes, source: str) -> dict[str, object]:
+    """Parse TOML, through a small cache.
+
+    Hooks run on every commit and ``tomllib`` costs more to import than the
+    rest of a hook's work on a small commit, so a parsed file is kept as
+    ``marshal`` data, keyed by its bytes (and checked against them on load).
+    """
+    import marshal
+
+    cache = _cache_path(data)
+    try:
+        with open(cache, "rb") as fh:
+            cached_data, cached = marshal.loads(fh.read())
+        if cached_data == data and isinstance(cached, dict):
+            return cached
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
     import tomllib
 
     try:
@@ -89,9 +114,26 @@ def _parse_toml(data: bytes, source: str) -> dict[str, object]:
     except UnicodeDecodeError as exc:
         raise ConfigError(source, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
     try:
-        return tomllib.loads(text)
+        parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "", f"invalid TOML: {exc}") from None
+    _store(cache, (data, parsed))
+    return parsed
+
+
+def _store(cache: str, value: tuple[bytes, dict[str, object]]) -> None:
+    import marshal
+
+    try:
+        blob = marshal.dumps(value)
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, cache)
+    except (OSError, ValueError):
+        # Dates do not marshal, and a read-only home is fine: no cache then.
+        pass
 
 
 def _read(path: str) -> bytes:

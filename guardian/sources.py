@@ -60,15 +60,23 @@ class IndexSnapshot(GitSnapshot):
         if all_files:
             self.label = "all tracked files"
             self.files = self._entries(git.ls_files_stage(root), new_oids=None)
+            self._tree = list(self.files)
             return
         self.label = "staged changes"
         changed = self._staged_changes()
+        # One listing of the index serves both the files under check and the
+        # tree that repository rules read.
+        index = git.ls_files_stage(root)
         if paths is None:
-            entries = git.ls_files_stage(root, sorted(changed)) if changed else []
+            entries = [row for row in index if row[2] in changed]
         else:
-            entries = git.ls_files_stage(root, paths) if paths else []
+            wanted = set(paths)
+            prefixes = tuple(p.rstrip("/") + "/" for p in paths)
+            entries = [row for row in index if row[2] in wanted or row[2].startswith(prefixes)]
         new = {oid for path, oid in changed.items() if oid}
         self.files = self._entries(entries, new_oids=new)
+        by_path = {e.path: e for e in self.files}
+        self._tree = [by_path.get(path) or FileEntry(path, -1, mode, oid, new=False) for mode, oid, path in index]
 
     def _staged_changes(self) -> dict[str, str]:
         """path -> new blob id ('' when the blob is old: a pure rename)."""
@@ -102,12 +110,7 @@ class IndexSnapshot(GitSnapshot):
         return [FileEntry(path, -1, mode, oid, new=new_oids is None or oid in new_oids) for mode, oid, path in rows]
 
     def tree(self) -> Sequence[FileEntry]:
-        if self._tree is None:
-            by_path = {e.path: e for e in self.files}
-            self._tree = [
-                by_path.get(path) or FileEntry(path, -1, mode, oid, new=False)
-                for mode, oid, path in git.ls_files_stage(self.repo)
-            ]
+        assert self._tree is not None
         return self._tree
 
 

@@ -268,3 +268,25 @@ def test_every_format_reports_the_same_findings(clean_repo: Repo, fmt: str) -> N
     assert result.code == 1
     assert "forbidden-import" in result.out
     assert "x.py" in result.out
+
+
+def test_missing_object_is_reported_as_skipped_not_a_crash(clean_repo: Repo) -> None:
+    clean_repo.write("src/gone.py", "import optimization_engine\n")
+    clean_repo.write("src/kept.py", "import optimization_engine\n# other\n")
+    clean_repo.commit()
+    oid = clean_repo.git("rev-parse", "HEAD:src/gone.py").strip()
+    (clean_repo.path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+    result = clean_repo.guardian("check", "--format", "json")
+    assert "Traceback" not in result.err
+    data = json.loads(result.out)
+    assert {"path": "src/gone.py", "reason": "object missing (partial clone?)"} in data["skipped"]
+    assert [f["path"] for f in data["findings"]] == ["src/kept.py"]
+
+
+def test_content_rules_skip_files_over_max_content_size_and_say_so(clean_repo: Repo) -> None:
+    clean_repo.write(".guardian.toml", 'max-content-size = "1 KB"\n')
+    clean_repo.write("big.py", "import optimization_engine\n" + "# padding\n" * 200)
+    clean_repo.commit()
+    result = clean_repo.guardian("check")
+    assert result.code == 0, result
+    assert "1 file skipped by content rules" in result.out

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import collections.abc
+import io
 import re
 import tokenize
+import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guardian.model import FileEntry, Finding
-from guardian.rules import rule_class
+from guardian.rules import rule_class, windows_path
 from guardian.rules.windows_path import RULE, WindowsPath
 
 
@@ -268,11 +271,14 @@ def test_words_times_and_urls_in_prose_are_not_paths() -> None:
 # -- robustness -------------------------------------------------------------------
 
 
-def test_files_without_a_marker_are_not_tokenized(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(*_args: object) -> None:
-        raise AssertionError("tokenized a file the byte pre-filter should have skipped")
+def test_files_without_a_marker_are_not_lexed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardian.rules import windows_path
 
-    monkeypatch.setattr(tokenize, "generate_tokens", fail)
+    def fail(*_args: object) -> None:
+        raise AssertionError("lexed a file the byte pre-filter should have skipped")
+
+    monkeypatch.setattr(windows_path, "_python_hits", fail)
+    monkeypatch.setattr(windows_path, "decode_text", fail)
     assert check("a.py", 'x = "C" + ":" + "x"  # ratio 3:1\n' * 1000) == []
     assert check("a.py", b"") == []
     assert list(RULE().check_file(FileEntry("a.py"), None)) == []
@@ -291,9 +297,9 @@ def test_python_that_will_not_tokenize_is_scanned_by_line(source: bytes) -> None
     assert paths == ["C:\\data\\in"]
 
 
-def test_broken_python_falls_back_to_whole_lines_comments_included() -> None:
-    source = b"x = (\n  1,  # was D:\\old\n"
-    assert where(check("a.py", source)) == [(2, 13, "D:\\old")]
+def test_broken_python_still_skips_comments() -> None:
+    source = b"x = (\n  1,  # was D:\\old\n  'E:\\\\new\\\\x'\n"
+    assert where(check("a.py", source)) == [(3, 4, "E:\\new\\x")]
 
 
 def test_python2_sources_are_still_checked() -> None:
@@ -329,3 +335,139 @@ def test_path_like_noise_never_raises(pieces: list[str], name: str) -> None:
     for f in check(name, data):
         assert f.line >= 1 and f.column >= 1
         assert "\n" not in f.line_text
+
+
+_FRAGMENTS = ["C:", "d:", "\\", "\\\\", "/", "srv", "share", "x", " ", '"', "'", "r'", "é", "\n", "?", "%", ":", "_"]
+# Whole paths too, so that candidates are frequent, not a lucky draw.
+_FRAGMENTS += ["\\\\srv\\share", "\\\\\\\\srv\\\\share", "C:\\x", "C:/x", "http://h/", "\\\\?\\C:\\x"]
+_NOISE = st.lists(st.sampled_from(_FRAGMENTS), max_size=14).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_NOISE, st.sampled_from(["m.py", "c.cfg", "d.json"]))
+def test_prefilters_never_hide_a_finding(text: str, path: str) -> None:
+    """The byte hints and candidate lines only skip work: the rule reports
+    exactly what a full, unfiltered reading of the file reports."""
+    data = text.encode("utf-8")
+    got = [(f.line, f.column) for f in WindowsPath().check_file(FileEntry(path), data)]
+    full = windows_path.decode_text(data)
+    if path.endswith(".py"):
+        truth = windows_path._python_hits(full)
+    else:
+        truth = _text_hits(full, windows_path._patterns().json_escape if path.endswith(".json") else None)
+    assert got == sorted({(line, column) for line, column, _shown, _unc in truth})
+
+
+# -- the lexer agrees with Python's own tokenizer ---------------------------------
+# The rule finds strings with a small lexer (fast); on code that tokenizes, it must
+# report exactly what a tokenize-based reading of the string literals reports.
+
+_PY_FRAGMENTS = ["x = ", "'", '"', "'''", 'r"', "b'", "f'", "# ", "C:\\\\", "C:\\", "D:/", "\\\\\\\\srv\\\\share"]
+_PY_FRAGMENTS += ["\\\\srv\\share", "data", " ", "\n", "\\", "{x}", "http://h/", ":", "\\n", "(", ")", ","]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PY_FRAGMENTS), max_size=16).map("".join))
+def test_lexer_agrees_with_tokenize_on_code_that_tokenizes(source: str) -> None:
+    try:
+        list(tokenize.generate_tokens(io.StringIO(source).readline))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, "<gen>", "exec")
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return
+    from guardian.rules.windows_path import _python_hits
+
+    expected = sorted(set(_tokenize_oracle(source)))
+    assert sorted(set(_python_hits(source))) == expected
+
+
+Hit = tuple[int, int, str, bool]
+Iterator = collections.abc.Iterator
+
+
+def _tokenize_oracle(text: str) -> list[Hit]:
+    """Hits in a Python file's string literals; line scanning if it will not tokenize."""
+    import io
+    import tokenize
+
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return _text_hits(text, windows_path._patterns().str_escape)
+    pats = windows_path._patterns()
+    fstring_start = getattr(tokenize, "FSTRING_START", -1)  # Python 3.12+ splits f-strings
+    fstring_middle = getattr(tokenize, "FSTRING_MIDDLE", -1)
+    fstring_end = getattr(tokenize, "FSTRING_END", -1)
+    fstring_raw: list[bool] = []
+    hits: list[Hit] = []
+    previous: list[tokenize.TokenInfo | None] = [None, *tokens]
+    for prev, tok in zip(previous, tokens, strict=False):
+        if tok.type == tokenize.STRING:
+            string = tok.string
+            if ":" not in string and "\\\\" not in string:
+                continue
+            quote_at = min((i for i in (string.find('"'), string.find("'")) if i != -1), default=-1)
+            if quote_at == -1:
+                continue
+            quote = string[quote_at : quote_at + 3]
+            if quote not in ('"""', "'''"):
+                quote = string[quote_at]
+            prefix = string[:quote_at].lower()
+            if prev is not None and prev.type == tokenize.NAME and prev.end == tok.start:
+                prefix += prev.string.lower()  # Python 2's ur"..." reaches us as NAME "ur" + STRING
+            body_at = quote_at + len(quote)
+            body = string[body_at : max(body_at, len(string) - len(quote))]
+            escape = None if "r" in prefix else pats.bytes_escape if "b" in prefix else pats.str_escape
+            hits.extend(_token_hits(string, body, body_at, tok.start, escape))
+        elif tok.type == fstring_start:
+            fstring_raw.append("r" in tok.string.lower())
+        elif tok.type == fstring_middle:
+            raw = fstring_raw[-1] if fstring_raw else False
+            hits.extend(_token_hits(tok.string, tok.string, 0, tok.start, None if raw else pats.str_escape))
+        elif tok.type == fstring_end:
+            if fstring_raw:
+                fstring_raw.pop()
+        elif tok.type == tokenize.ERRORTOKEN and tok.string in ('"', "'"):
+            # An unterminated string, often a Windows path ending in a backslash
+            # that escapes the quote ("C:\runs\"): read the rest of the line as its body.
+            line = tok.line.split("\n", 1)[0]
+            row, col = tok.start
+            letters = pats.string_prefix.search(line, 0, col)
+            raw = letters is not None and "r" in letters.group().lower()
+            body = line[col + 1 :]
+            hits.extend(_token_hits(body, body, 0, (row, col + 1), None if raw else pats.str_escape))
+    return hits
+
+
+def _token_hits(
+    source: str, body: str, body_at: int, start: tuple[int, int], escape: re.Pattern[str] | None
+) -> Iterator[Hit]:
+    """Hits in a literal's ``body``, placed in the file from where ``source`` starts."""
+    row, col = start
+    for offset, shown, unc in windows_path._scan(body, escape):
+        at = body_at + offset
+        newlines = source.count("\n", 0, at)
+        if newlines == 0:
+            yield row, col + at + 1, shown, unc
+        else:
+            yield row + newlines, at - source.rfind("\n", 0, at), shown, unc
+
+
+def _text_hits(text: str, escape: re.Pattern[str] | None) -> list[Hit]:
+    """Hits in a whole text, line by line (no match crosses a newline)."""
+    found = list(windows_path._scan(text, escape))
+    if not found:
+        return []
+    import bisect
+
+    starts = [0]
+    index = text.find("\n")
+    while index != -1:
+        starts.append(index + 1)
+        index = text.find("\n", index + 1)
+    hits = []
+    for offset, shown, unc in found:
+        line = bisect.bisect_right(starts, offset)
+        hits.append((line, offset - starts[line - 1] + 1, shown, unc))
+    return hits

@@ -338,7 +338,9 @@ nothing for a file that is already tracked.
 
         matcher = PathMatcher(patterns)
         findings: list[Finding] = []
-        for entry in snapshot.tree():
+        # The files under check, not the whole tree: a hook judges what is
+        # being committed, and a whole-tree check has every file under check.
+        for entry in snapshot.files:
             if entry.is_submodule:
                 continue
             found = matcher.matching_pattern(entry.path)
