@@ -290,3 +290,40 @@ def test_content_rules_skip_files_over_max_content_size_and_say_so(clean_repo: R
     result = clean_repo.guardian("check")
     assert result.code == 0, result
     assert "1 file skipped by content rules" in result.out
+
+
+def _run_on_a_terminal(repo: Repo, env: dict[str, str]) -> str:
+    """Run `guardian check` with its standard output on a pseudo-terminal."""
+    import pty
+    import subprocess
+    import sys
+
+    primary, secondary = pty.openpty()
+    full_env = {**os.environ, **env}
+    proc = subprocess.run(
+        [sys.executable, "-m", "guardian", "check"],
+        cwd=repo.path,
+        stdout=secondary,
+        stderr=subprocess.PIPE,
+        env=full_env,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert proc.returncode == 1
+    return b"".join(chunks).decode()
+
+
+def test_colour_on_a_terminal_unless_no_color(clean_repo: Repo) -> None:
+    clean_repo.write("x.py", "import optimization_engine\n")
+    clean_repo.commit()
+    assert "\033[31mforbidden-import" in _run_on_a_terminal(clean_repo, {"TERM": "xterm"})
+    assert "\033[" not in _run_on_a_terminal(clean_repo, {"TERM": "xterm", "NO_COLOR": "1"})
