@@ -1,11 +1,43 @@
-"""`guardian history` and `guardian audit` (placeholder until they land)."""
+"""``guardian history`` and ``guardian audit``: arguments and exit codes.
+
+Imported whenever the parser is built, so it imports nothing heavy at module
+level: the scans live in ``guardian.history`` and ``guardian.audit``.
+"""
 
 from __future__ import annotations
+
+import os
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
+
+EXIT_CLEAN, EXIT_VIOLATIONS = 0, 1
+
+
+def _size(value: str) -> int:
+    from guardian.units import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        import argparse
+
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(value: str) -> int:
+    import argparse
+
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, not {number}")
+    return number
 
 
 def register(
@@ -13,3 +45,179 @@ def register(
     policy_options: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """Add the history and audit subcommands to the ``guardian`` parser."""
+    history = sub.add_parser(
+        "history",
+        help="check every blob in the repository's history (sizes, content, .gitignore at each ref tip)",
+        description=(
+            "Check every unique blob reachable from the chosen revisions (default: all refs) against the "
+            "policy: blobs over the max-file-size limit with every path and the commit that introduced them, "
+            "content rules over each blob once, gitignore-required at each ref tip."
+        ),
+        epilog="Exit status: 0 clean, 1 violations found, 2 usage or configuration error.",
+    )
+    history.add_argument("revs", nargs="*", metavar="REV", help="revisions or ranges to scan (default: all refs)")
+    history.add_argument("--all", dest="all_refs", action="store_true", help="scan every ref (with REVs: as well)")
+    history.add_argument("--since", metavar="DATE", help="only commits after DATE (any date git understands)")
+    policy_options(history)
+    history.add_argument(
+        "--format", choices=("text", "json", "sarif"), default="text", help="report format (default: text)"
+    )
+    history.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    history.add_argument("--baseline", metavar="FILE", help="hide findings recorded in this baseline")
+    history.add_argument(
+        "--write-baseline", metavar="FILE", help="record every finding of this scan as a baseline in FILE"
+    )
+    history.add_argument(
+        "--purge-script",
+        metavar="FILE",
+        help="write a git filter-repo script that removes the oversized blobs (it rewrites history: read it)",
+    )
+    history.add_argument(
+        "--max-content-size",
+        type=_size,
+        metavar="SIZE",
+        help="content rules skip larger blobs (default: the policy's max-content-size, 10 MiB)",
+    )
+    history.add_argument("--exit-zero", action="store_true", help="exit 0 even when violations are found")
+    history.add_argument("--quiet", "-q", action="store_true", help="no progress display and no notes on stderr")
+    history.set_defaults(func=cmd_history)
+
+    audit = sub.add_parser(
+        "audit",
+        help="what makes a directory big: disk, git and history bytes, largest files, budgets",
+        description=(
+            "Show what a directory of the checkout holds: bytes on disk split into tracked, untracked and "
+            "ignored, git-lfs pointers and content, the largest files, totals by extension and by "
+            "subdirectory, and the bytes history holds under it. The policy's dir-budget applies."
+        ),
+        epilog="Exit status: 0 within budget, 1 a directory over its budget, 2 usage or configuration error.",
+    )
+    audit.add_argument("directory", nargs="?", default=".", metavar="DIR", help="directory to audit (default: .)")
+    audit.add_argument(
+        "--config", metavar="FILE", help="policy file (default: nearest .guardian.toml or pyproject.toml)"
+    )
+    audit.add_argument(
+        "--format", choices=("text", "json", "markdown"), default="text", help="report format (default: text)"
+    )
+    audit.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    audit.add_argument("--top", type=_positive, default=10, metavar="N", help="largest files to list (default: 10)")
+    audit.add_argument("--depth", type=_positive, default=3, metavar="N", help="levels of the tree (default: 3)")
+    audit.add_argument("--no-history", action="store_true", help="skip the bytes git history holds under the directory")
+    audit.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    audit.set_defaults(func=cmd_audit)
+
+
+def _color(stream: object) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        from guardian.fixer import write_atomic
+
+        write_atomic(output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from guardian import git, history, progress
+    from guardian.config import load_policy
+
+    root = git.toplevel(os.getcwd())
+    policy = load_policy(args.config, start=root, select=args.select, ignore=args.ignore)
+    baseline = None
+    if args.baseline:
+        from guardian.baseline import Baseline
+
+        baseline = Baseline.load(args.baseline)
+    display = progress.Progress("history", "commits", enabled=progress.wanted(quiet=args.quiet))
+    try:
+        result = history.scan_history(
+            root,
+            policy,
+            revs=args.revs,
+            all_refs=args.all_refs,
+            since=args.since,
+            max_content_size=args.max_content_size,
+            baseline=baseline,
+            progress=display,
+        )
+    finally:
+        display.close()
+
+    color = args.format == "text" and not args.output and _color(sys.stdout)
+    _emit(history.render(result, args.format, color=color), args.output)
+    notes = _notes(result, quiet=args.quiet)
+    if args.output:
+        notes.append(f"{history.summary(result)} Report written to {args.output}.")
+    if args.write_baseline:
+        from guardian.baseline import Baseline
+        from guardian.fixer import write_atomic
+
+        recorded = Baseline.from_findings(f for item in result.findings for f in item.per_path())
+        write_atomic(args.write_baseline, recorded.dumps().encode("utf-8"))
+        notes.append(
+            f"Recorded {len(result.findings)} findings in {args.write_baseline}; "
+            f"use it with `guardian history --baseline {args.write_baseline}`."
+        )
+    if args.purge_script:
+        from guardian.fixer import write_atomic
+
+        if result.large:
+            write_atomic(args.purge_script, history.purge_script(result, root).encode("utf-8"))
+            os.chmod(args.purge_script, 0o755)
+            notes.append(
+                f"Wrote {args.purge_script}: it removes {len(result.large)} blobs with git filter-repo and "
+                "REWRITES HISTORY; read its header before running it."
+            )
+        else:
+            notes.append(f"No blob over the size limit: {args.purge_script} not written.")
+    for note in notes:
+        sys.stderr.write(f"guardian: {note}\n")
+    if args.exit_zero:
+        return EXIT_CLEAN
+    return EXIT_VIOLATIONS if result.errors else EXIT_CLEAN
+
+
+def _notes(result: object, *, quiet: bool) -> list[str]:
+    from guardian.history import HistoryResult
+
+    assert isinstance(result, HistoryResult)
+    notes = [f"warning: {w}" for w in result.warnings]
+    if result.missing_count:
+        shown = ", ".join(result.missing[:10])
+        more = f" and {result.missing_count - 10} more" if result.missing_count > 10 else ""
+        notes.append(
+            f"warning: {result.missing_count} objects are missing and were skipped: {shown}{more} "
+            "(a partial or shallow clone, or a damaged repository: `git fsck` tells which)"
+        )
+    if not quiet:
+        notes.extend(f"note: {rule} not run over history: {why}" for rule, why in result.not_run)
+    return notes
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from guardian import audit as audit_module
+    from guardian import progress
+
+    display = progress.Progress("audit", "files", enabled=progress.wanted(quiet=args.quiet))
+    try:
+        report = audit_module.audit_directory(
+            args.directory,
+            config=args.config,
+            top=args.top,
+            with_history=not args.no_history,
+            progress=display,
+        )
+    finally:
+        display.close()
+    color = args.format == "text" and not args.output and _color(sys.stdout)
+    _emit(audit_module.render(report, args.format, depth=args.depth, color=color), args.output)
+    if args.output:
+        sys.stderr.write(f"guardian: audit of {report.label} written to {args.output}.\n")
+    return EXIT_VIOLATIONS if report.over_budget else EXIT_CLEAN

@@ -94,7 +94,8 @@ def ls_tree(rev: str, cwd: str) -> list[tuple[str, str, int, str]]:
             continue
         meta, _, raw_path = record.partition(b"\t")
         mode, _kind, oid, size = meta.decode().split()
-        entries.append((mode, oid, int(size) if size != "-" else 0, decode_path(raw_path)))
+        # "-" for a gitlink; "BAD" when the blob is missing (a partial clone).
+        entries.append((mode, oid, int(size) if size.isdigit() else (0 if size == "-" else -1), decode_path(raw_path)))
     return entries
 
 

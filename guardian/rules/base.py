@@ -103,6 +103,15 @@ class Rule:
         """The file's new bytes with this rule's findings fixed, or None."""
         return None
 
+    def triggers(self, path: str) -> tuple[bytes, ...] | None:
+        """Byte strings that every line this rule can report on contains.
+
+        A history scan uses them to skip a file version whose such lines all
+        stood in the version before it. None (the default) means findings
+        cannot be tied to lines that way, and every version is judged.
+        """
+        return None
+
     # -- repository rules -------------------------------------------------
     def check_repo(self, snapshot: Snapshot) -> Iterable[Finding]:
         return ()

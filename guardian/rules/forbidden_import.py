@@ -914,6 +914,13 @@ files, files that do not parse, and lines marked `guardian: ignore[forbidden-imp
     def applies(self, path: str) -> bool:
         return _kind(path) is not None
 
+    def triggers(self, path: str) -> tuple[bytes, ...] | None:
+        # Inside a directory named like a banned package, a relative import
+        # names nothing banned on its line: judge every version there.
+        if any(part in self._policy.tops for part in _package_of(path)):
+            return None
+        return tuple(self._policy.top_bytes)
+
     def _worth_reading(self, path: str, kind: str, data: bytes) -> bool:
         """The cheap pre-filter: a banned top-level name in the bytes (or, for relative
         imports, in the file's directories)."""

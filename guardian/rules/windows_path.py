@@ -95,6 +95,10 @@ SOLVER = Path(os.environ["NASTRAN_EXE"])
   line, add `guardian: ignore[windows-path]` to it instead.
 """
 
+    def triggers(self, path: str) -> tuple[bytes, ...] | None:
+        # Every reported path holds a drive separator or a doubled backslash.
+        return (b":\\", b":/", b"\\\\")
+
     def check_file(self, entry: FileEntry, data: bytes | None) -> Iterable[Finding]:
         # Cheapest possible tests first: nearly every file stops here, before
         # decoding or tokenizing. The hints are a superset of what the full scan
