@@ -256,32 +256,15 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
     return merged
 
 
-def _color(stream: object) -> bool:
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def _emit(text: str, output: str | None) -> None:
-    if output:
-        from guardian.fixer import write_atomic
-
-        write_atomic(output, text.encode("utf-8"))
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-
 # -- commands -----------------------------------------------------------------
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from guardian.report import render
+    from guardian.report import emit, render, use_color
 
     result = _run(args)
-    color = args.format == "text" and not args.output and _color(sys.stdout)
-    _emit(render(result, args.format, color=color), args.output)
+    color = args.format == "text" and not args.output and use_color(sys.stdout)
+    emit(render(result, args.format, color=color), args.output)
     if args.output:
         from guardian.report.text_report import summary
 
@@ -314,7 +297,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def cmd_fix(args: argparse.Namespace) -> int:
     from guardian import engine, git
     from guardian.fixer import write_atomic
-    from guardian.report import render
+    from guardian.report import render, use_color
     from guardian.rules.base import Rule
     from guardian.sources import WorktreeSnapshot, read_from_disk
 
@@ -349,7 +332,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
         write_atomic(os.path.join(root, path), data)
         sys.stdout.write(f"fixed {path} ({', '.join(rule_ids)})\n")
     result = engine.run(WorktreeSnapshot(root, args.paths or None), policy)
-    remaining = render(result, "text", color=_color(sys.stdout))
+    remaining = render(result, "text", color=use_color(sys.stdout))
     sys.stdout.write(remaining)
     return EXIT_VIOLATIONS if result.errors else EXIT_CLEAN
 

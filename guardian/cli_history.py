@@ -107,23 +107,6 @@ def register(
     audit.set_defaults(func=cmd_audit)
 
 
-def _color(stream: object) -> bool:
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def _emit(text: str, output: str | None) -> None:
-    if output:
-        from guardian.fixer import write_atomic
-
-        write_atomic(output, text.encode("utf-8"))
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-
 def cmd_history(args: argparse.Namespace) -> int:
     from guardian import git, history, progress
     from guardian.config import load_policy
@@ -150,8 +133,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     finally:
         display.close()
 
-    color = args.format == "text" and not args.output and _color(sys.stdout)
-    _emit(history.render(result, args.format, color=color), args.output)
+    from guardian.report import emit, use_color
+
+    color = args.format == "text" and not args.output and use_color(sys.stdout)
+    emit(history.render(result, args.format, color=color), args.output)
     notes = _notes(result, quiet=args.quiet)
     if args.output:
         notes.append(f"{history.summary(result)} Report written to {args.output}.")
@@ -216,8 +201,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
     finally:
         display.close()
-    color = args.format == "text" and not args.output and _color(sys.stdout)
-    _emit(audit_module.render(report, args.format, depth=args.depth, color=color), args.output)
+    from guardian.report import emit, use_color
+
+    color = args.format == "text" and not args.output and use_color(sys.stdout)
+    emit(audit_module.render(report, args.format, depth=args.depth, color=color), args.output)
     if args.output:
         sys.stderr.write(f"guardian: audit of {report.label} written to {args.output}.\n")
     return EXIT_VIOLATIONS if report.over_budget else EXIT_CLEAN

@@ -1325,18 +1325,11 @@ def render(result: HistoryResult, fmt: str, *, color: bool = False) -> str:
 
 
 def _finding_dict(item: HistoryFinding) -> dict[str, object]:
-    from guardian.baseline import fingerprint
+    from guardian.report.json_report import finding_dict
 
-    f = item.finding
     return {
-        "rule": f.rule,
-        "severity": f.severity,
-        "path": f.path,
-        "line": f.line,
-        "column": f.column,
-        "message": f.message,
+        **finding_dict(item.finding),
         "fixable": False,
-        "fingerprint": fingerprint(f),
         "paths": item.paths,
         "exempt_paths": item.exempt_paths,
         "blob": item.oid or None,

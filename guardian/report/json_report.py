@@ -10,8 +10,22 @@ from guardian.baseline import fingerprint
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from guardian.engine import Result
+    from guardian.model import Finding
 
 SCHEMA_VERSION = 1
+
+
+def finding_dict(f: Finding) -> dict[str, object]:
+    return {
+        "rule": f.rule,
+        "severity": f.severity,
+        "path": f.path,
+        "line": f.line,
+        "column": f.column,
+        "message": f.message,
+        "fixable": f.fixable,
+        "fingerprint": fingerprint(f),
+    }
 
 
 def as_dict(result: Result) -> dict[str, object]:
@@ -28,19 +42,7 @@ def as_dict(result: Result) -> dict[str, object]:
             "suppressed": result.suppressed,
             "baselined": result.baselined,
         },
-        "findings": [
-            {
-                "rule": f.rule,
-                "severity": f.severity,
-                "path": f.path,
-                "line": f.line,
-                "column": f.column,
-                "message": f.message,
-                "fixable": f.fixable,
-                "fingerprint": fingerprint(f),
-            }
-            for f in result.findings
-        ],
+        "findings": [finding_dict(f) for f in result.findings],
         "stale_baseline": result.stale,
         "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
     }
