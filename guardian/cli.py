@@ -237,7 +237,9 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
     merged: Result | None = None
     for snapshot in snapshots:
         try:
-            result = engine.run(snapshot, policy, baseline=baseline, skip=frozenset(skip))
+            result = engine.run(
+                snapshot, policy, baseline=baseline, skip=frozenset(skip), jobs=min(2, os.cpu_count() or 1)
+            )
         finally:
             snapshot.close()
         if merged is None:

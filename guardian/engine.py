@@ -8,6 +8,8 @@ inline suppressions and the baseline hide what the project has accepted.
 
 from __future__ import annotations
 
+import os
+
 from guardian.rules.base import is_binary
 
 TYPE_CHECKING = False
@@ -47,11 +49,21 @@ class Result:
 OWN_FILES = frozenset({".guardian.toml", ".guardian-baseline.json"})
 
 
+#: Below this many bytes to read, a second process costs more than it saves.
+PARALLEL_BYTES = 16 * 1024 * 1024
+
+
 def run(
-    snapshot: Snapshot, policy: Policy, *, baseline: Baseline | None = None, skip: frozenset[str] = OWN_FILES
+    snapshot: Snapshot,
+    policy: Policy,
+    *,
+    baseline: Baseline | None = None,
+    skip: frozenset[str] = OWN_FILES,
+    jobs: int = 1,
 ) -> Result:
     """Run ``policy`` over ``snapshot``. Paths in ``skip`` (Guardian's own
-    configuration and baseline) are not judged by file rules."""
+    configuration and baseline) are not judged by file rules. ``jobs`` > 1
+    lets a large content check use a second process (command line only)."""
     result = Result()
     result.rules = [r.id for r in policy.rules]
     result.policy_source = policy.source
@@ -83,17 +95,13 @@ def run(
         to_read[id(entry)] = (entry, content_rules)
 
     # 3. Bytes in one streamed batch, each released after its rules ran.
-    if to_read:
-        for entry, data in snapshot.read_many([e for e, _rules in to_read.values()]):
-            rules = to_read[id(entry)][1]
-            if data is None:
-                result.skipped.append((entry.path, "object missing (partial clone?)"))
-                continue
-            binary = is_binary(data)
-            for rule in rules:
-                if binary and rule.text_only:
-                    continue
-                findings.extend(rule.check_file(entry, data))
+    work = list(to_read.values())
+    if jobs > 1 and sum(max(e.size, 0) for e, _rules in work) >= PARALLEL_BYTES and hasattr(os, "fork"):
+        content_findings, skipped = _check_contents_in_two(snapshot, work)
+    else:
+        content_findings, skipped = _check_contents(snapshot, work)
+    findings.extend(content_findings)
+    result.skipped.extend(skipped)
 
     # 4. Repository rules, once.
     if snapshot.has_tree:
@@ -114,6 +122,62 @@ def run(
     kept.sort(key=lambda f: f.sort_key())
     result.findings = kept
     return result
+
+
+def _check_contents(
+    snapshot: Snapshot, work: list[tuple[FileEntry, list[Rule]]]
+) -> tuple[list[Finding], list[tuple[str, str]]]:
+    findings: list[Finding] = []
+    skipped: list[tuple[str, str]] = []
+    rules_of = {id(entry): rules for entry, rules in work}
+    for entry, data in snapshot.read_many([entry for entry, _rules in work]):
+        if data is None:
+            skipped.append((entry.path, "object missing (partial clone?)"))
+            continue
+        binary = is_binary(data)
+        for rule in rules_of[id(entry)]:
+            if binary and rule.text_only:
+                continue
+            findings.extend(rule.check_file(entry, data))
+    return findings, skipped
+
+
+def _check_contents_in_two(
+    snapshot: Snapshot, work: list[tuple[FileEntry, list[Rule]]]
+) -> tuple[list[Finding], list[tuple[str, str]]]:
+    """The same as ``_check_contents``, on two processes.
+
+    Rules are pure and the snapshot reads through its own git process per
+    call, so a forked child takes every other file (by size, for balance) and
+    sends its findings back through a pipe. Only the command line asks for
+    this: a forked child of a threaded server would be unsafe.
+    """
+    import pickle
+
+    ordered = sorted(work, key=lambda item: item[0].size, reverse=True)
+    mine, theirs = ordered[0::2], ordered[1::2]
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: check its half, send the answer, leave without cleanup
+        os.close(read_fd)
+        try:
+            answer = pickle.dumps(_check_contents(snapshot, theirs))
+        except BaseException as exc:  # noqa: BLE001 - reported by the parent as its own
+            answer = pickle.dumps(exc)
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(answer)
+        os._exit(0)
+    os.close(write_fd)
+    try:
+        findings, skipped = _check_contents(snapshot, mine)
+    finally:
+        with os.fdopen(read_fd, "rb") as pipe:
+            answer = pipe.read()
+        os.waitpid(pid, 0)
+    theirs_result = pickle.loads(answer)
+    if isinstance(theirs_result, BaseException):
+        raise theirs_result
+    return findings + theirs_result[0], skipped + theirs_result[1]
 
 
 _MARKER = "guardian: ignore"
