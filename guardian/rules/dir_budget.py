@@ -72,10 +72,9 @@ change is reviewed.
         assert isinstance(budgets, dict)
         if not budgets:
             return []
+        prefixes = tuple(budgets)
         under = [
-            e
-            for e in snapshot.tree()
-            if e.is_regular and not self.is_excluded(e.path) and any(e.path.startswith(d) for d in budgets)
+            e for e in snapshot.tree() if e.path.startswith(prefixes) and e.is_regular and not self.is_excluded(e.path)
         ]
         sized = snapshot.with_sizes(under)
         findings = []
