@@ -1,0 +1,303 @@
+"""One evaluation: the base branch's policy over the pull request's head.
+
+REST requests besides blob fetches (``read`` in the call counter):
+
+1. the pull request (``GET /pulls/{n}``; a fork's check suite first lists
+   open pull requests to find it),
+2. the base commit's root tree (is there a ``.guardian.toml`` or a
+   ``pyproject.toml``?); the file itself is a blob fetch, and the parsed
+   policy is cached by blob id,
+3. the head's recursive tree (sizes of every blob; more requests only when
+   GitHub truncates it),
+4. the changed files, 100 per page: ``ceil(changed / 100)`` requests.
+
+That is 3 + ceil(changed / 100), within the 4 + ceil(changed / 100) target.
+Requests 2 to 4 run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import math
+
+from app.snapshot import MAX_PR_FILES, BlobFetcher, GitHubSnapshot, TreeWalk, changed_entries, tree_entries
+from guardian.config import CONFIG_FILES, build_policy, load_policy_bytes
+from guardian.errors import ConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from app.github import CallCounter, GitHubClient
+    from app.settings import Settings
+    from guardian.config import Policy
+    from guardian.engine import Result
+    from guardian.model import FileEntry
+
+#: How many ``.gitignore`` files a repository rule may read per evaluation.
+MAX_GITIGNORE_FILES = 500
+
+
+@dataclasses.dataclass(frozen=True)
+class PullRequest:
+    number: int
+    head_sha: str
+    base_sha: str
+    base_ref: str
+    state: str
+    html_url: str
+
+    @classmethod
+    def from_api(cls, data: dict[str, object]) -> PullRequest:
+        head = data.get("head") if isinstance(data.get("head"), dict) else {}
+        base = data.get("base") if isinstance(data.get("base"), dict) else {}
+        assert isinstance(head, dict) and isinstance(base, dict)
+        return cls(
+            number=int(data["number"]),  # type: ignore[call-overload]
+            head_sha=str(head.get("sha", "")),
+            base_sha=str(base.get("sha", "")),
+            base_ref=str(base.get("ref", "")),
+            state=str(data.get("state", "open")),
+            html_url=str(data.get("html_url", "")),
+        )
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """What the reports need to know about one evaluation."""
+
+    pr: PullRequest
+    result: Result | None = None
+    #: The base branch's policy could not be used: why (one line).
+    config_error: str = ""
+    policy_source: str = ""
+    #: Config files this pull request changes (the base's are used regardless).
+    config_changed: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    changed_files: int = 0
+    reads: int = 0
+    blobs: int = 0
+
+    @property
+    def read_budget(self) -> int:
+        return 4 + math.ceil(self.changed_files / 100)
+
+
+class PolicyCache:
+    """Parsed policies by the blob id of the file they came from (LRU)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: collections.OrderedDict[str, Policy | ConfigError] = collections.OrderedDict()
+
+    def get(self, key: str) -> Policy | ConfigError | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: str, value: Policy | ConfigError) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+async def find_pull_request(gh: GitHubClient, repo: str, installation: int, head_sha: str) -> PullRequest | None:
+    """The open pull request whose head is ``head_sha`` (a fork's check suite
+    names none)."""
+    async for page in gh.paginate(f"/repos/{repo}/pulls", installation=installation, params={"state": "open"}):
+        for item in page:
+            if isinstance(item, dict) and isinstance(item.get("head"), dict) and item["head"].get("sha") == head_sha:
+                return PullRequest.from_api(item)
+    return None
+
+
+async def get_pull_request(gh: GitHubClient, repo: str, installation: int, number: int) -> PullRequest:
+    data = await gh.get_json(f"/repos/{repo}/pulls/{number}", installation=installation)
+    assert isinstance(data, dict)
+    return PullRequest.from_api(data)
+
+
+class Evaluator:
+    def __init__(self, gh: GitHubClient, settings: Settings) -> None:
+        self.gh = gh
+        self.settings = settings
+        self.policies = PolicyCache()
+        #: pyproject.toml blobs without a [tool.guardian] table.
+        self._not_config: set[str] = set()
+
+    async def _policy(self, repo: str, installation: int, base_root: object, fetcher: BlobFetcher) -> Policy:
+        """The base branch's policy: ``.guardian.toml``, else ``[tool.guardian]``
+        of ``pyproject.toml``, else the shipped default."""
+        items = base_root.get("tree") if isinstance(base_root, dict) else None
+        root_files = {e.path: e for e in tree_entries(items if isinstance(items, list) else [])[0]}
+        for name in CONFIG_FILES:
+            entry = root_files.get(name)
+            if entry is None or not entry.is_regular:
+                continue
+            key = f"{name}:{entry.oid}"
+            if key in self._not_config:
+                continue
+            cached = self.policies.get(key)
+            if cached is None:
+                data = await fetcher.fetch(entry)
+                if data is None:
+                    continue
+                if name == "pyproject.toml" and (b"tool.guardian" not in data or _no_table(data, name)):
+                    self._not_config.add(key)
+                    continue
+                try:
+                    cached = load_policy_bytes(data, name)
+                except ConfigError as exc:
+                    cached = exc
+                self.policies.put(key, cached)
+            if isinstance(cached, ConfigError):
+                raise cached
+            return self._bounded(cached)
+        cached = self.policies.get("default")
+        if cached is None or isinstance(cached, ConfigError):
+            cached = build_policy({}, "<no project configuration>")
+            self.policies.put("default", cached)
+        return self._bounded(cached)
+
+    def _bounded(self, policy: Policy) -> Policy:
+        # Content rules never read more than the App's own bound.
+        policy.max_content_size = min(policy.max_content_size, self.settings.max_blob_bytes)
+        return policy
+
+    async def evaluate(self, repo: str, installation: int, pr: PullRequest, calls: CallCounter) -> Evaluation:
+        from guardian import engine
+
+        loop = asyncio.get_running_loop()
+        evaluation = Evaluation(pr=pr)
+        fetcher = BlobFetcher(
+            self.gh,
+            repo,
+            installation,
+            concurrency=self.settings.blob_concurrency,
+            max_bytes=self.settings.max_blob_bytes,
+            loop=loop,
+        )
+        walk = TreeWalk(self.gh, repo, installation, max_requests=self.settings.max_tree_requests)
+
+        async def changed_files() -> list[object]:
+            items: list[object] = []
+            async for page in self.gh.paginate(
+                f"/repos/{repo}/pulls/{pr.number}/files", installation=installation, max_items=MAX_PR_FILES
+            ):
+                items.extend(page)
+            return items
+
+        base_root, tree, files = await asyncio.gather(
+            self.gh.get_json(f"/repos/{repo}/git/trees/{pr.base_sha}", installation=installation),
+            walk.entries(pr.head_sha),
+            changed_files(),
+        )
+        evaluation.changed_files = len(files)
+        evaluation.config_changed = sorted(
+            {
+                str(item.get("filename"))
+                for item in files
+                if isinstance(item, dict) and item.get("filename") in CONFIG_FILES
+            }
+            | {
+                str(item.get("previous_filename"))
+                for item in files
+                if isinstance(item, dict) and item.get("previous_filename") in CONFIG_FILES
+            }
+        )
+        if len(files) >= MAX_PR_FILES:
+            evaluation.notes.append(
+                f"GitHub lists at most {MAX_PR_FILES:,} files of a pull request; files beyond those were not checked."
+            )
+        if walk.incomplete:
+            evaluation.notes.append(
+                f"The head tree is too large to list in {walk.max_requests} requests; "
+                "repository rules saw only part of it."
+            )
+        elif walk.truncated:
+            evaluation.notes.append("GitHub truncated the head tree listing; it was read subtree by subtree.")
+
+        try:
+            policy = await self._policy(repo, installation, base_root, fetcher)
+        except ConfigError as exc:
+            evaluation.config_error = str(exc)
+            evaluation.reads, evaluation.blobs = calls["read"], calls["blob"]
+            return evaluation
+        evaluation.policy_source = policy.source
+
+        by_path = {e.path: e for e in tree}
+        checked = changed_entries(files, by_path)
+        wanted = self._content_wanted(policy, checked, tree)
+        blobs = await fetcher.fetch_all(wanted)
+        snapshot = GitHubSnapshot(
+            checked, tree, label=f"pull request #{pr.number} at {pr.head_sha[:12]}", blobs=blobs, fetch=fetcher
+        )
+        evaluation.result = await asyncio.to_thread(engine.run, snapshot, policy)
+        if snapshot.late_fetches:
+            evaluation.notes.append(f"{snapshot.late_fetches} blobs were fetched during the run (not prefetched).")
+        # The job's counter: the pull request lookup before this call counts too.
+        evaluation.reads, evaluation.blobs = calls["read"], calls["blob"]
+        return evaluation
+
+    @staticmethod
+    def _content_wanted(policy: Policy, checked: list[FileEntry], tree: list[FileEntry]) -> list[FileEntry]:
+        """The blobs the engine will read: changed files a content rule looks
+        at, within the size bound, and the ``.gitignore`` files for the
+        repository rules."""
+        content_rules = [r for r in policy.rules if r.scope == "file" and r.needs_content]
+        bound = policy.max_content_size
+        wanted = [
+            e
+            for e in checked
+            if e.is_regular
+            and e.size <= bound
+            and any(r.applies(e.path) and not r.is_excluded(e.path) for r in content_rules)
+        ]
+        if any(r.scope == "repo" for r in policy.rules):
+            ignores = [
+                e
+                for e in tree
+                if e.is_regular and (e.path == ".gitignore" or e.path.endswith("/.gitignore")) and e.size <= bound
+            ]
+            wanted.extend(ignores[:MAX_GITIGNORE_FILES])
+        return wanted
+
+
+#: Files that make every shipped rule load what it loads lazily (parsers,
+#: pattern tables), so the first real evaluation does not stall the event loop.
+#: They hold, on purpose, what the rules look for.
+_WARM_UP_FILES = {
+    ".gitignore": b"*.bak\n!keep.bak\n",
+    "pkg/mod.py": b'import optimization_engine.core\nPATH = "C:\\\\data"\n',  # guardian: ignore[windows-path]
+    "pkg/broken.py": b"print 'optimization_engine'\n",
+    "conf/app.toml": b'entry = "optimization_engine.cli:main"\n',
+    "conf/app.json": b'{"module": "optimization_engine.core"}\n',
+    "conf/app.yaml": b"module: optimization_engine.core\n",
+    "conf/setup.cfg": b"[options.entry_points]\nx = optimization_engine.cli:main\n",
+    "tools/run.bat": b"copy C:\\data D:\\data\r\n",  # guardian: ignore[windows-path]
+    "notes.txt": b"see \\\\server\\share\n",  # guardian: ignore[windows-path]
+}
+
+
+def warm_up() -> None:
+    """Import and prime the policy core once (call it in a thread at start-up)."""
+    from guardian import engine
+    from guardian.model import MemorySnapshot
+
+    policy = build_policy({}, "<no project configuration>")
+    engine.run(MemorySnapshot(dict(_WARM_UP_FILES)), policy)
+
+
+def _no_table(data: bytes, name: str) -> bool:
+    """True when a pyproject.toml has no [tool.guardian] table (so it is no config)."""
+    import tomllib
+
+    from guardian.config import guardian_table
+
+    try:
+        parsed = tomllib.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # let load_policy_bytes report the problem
+    return guardian_table(parsed, name) is None

@@ -1,0 +1,181 @@
+"""Which webhook deliveries mean work, and what work: pure functions of the payload.
+
+Handled events and actions:
+
+- ``pull_request``: opened, synchronize, reopened, ready_for_review; edited
+  only when the base branch changed (the policy comes from the base).
+- ``check_suite``: requested, rerequested. A suite for a fork's branch
+  carries ``pull_requests: []``; the job then has no PR number and the worker
+  finds the open pull request whose head is that sha.
+- ``check_run``: rerequested (the Re-run button).
+- ``installation`` and ``installation_repositories``: remembered or forgotten.
+
+Everything else is acknowledged and ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from app.queue import JobSpec
+
+PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review", "edited")
+CHECK_SUITE_ACTIONS = ("requested", "rerequested")
+CHECK_RUN_ACTIONS = ("rerequested",)
+INSTALLATION_ADD = ("created", "new_permissions_accepted", "unsuspend")
+INSTALLATION_REMOVE = ("deleted", "suspend")
+EVENTS = ("pull_request", "check_suite", "check_run", "installation", "installation_repositories", "ping")
+
+
+@dataclasses.dataclass
+class Decision:
+    """What a delivery asks for. ``ignored`` says why when it asks for nothing."""
+
+    specs: list[JobSpec] = dataclasses.field(default_factory=list)
+    ignored: str = ""
+    installation: int | None = None
+    account: str = ""
+    repos_added: list[str] = dataclasses.field(default_factory=list)
+    repos_removed: list[str] = dataclasses.field(default_factory=list)
+    forget_installation: bool = False
+
+
+def _dict(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _repo_names(items: object) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [name for item in items if (name := _str(_dict(item).get("full_name")))]
+
+
+def decide(event: str, payload: dict[str, object]) -> Decision:
+    """The decision for one verified, parsed delivery."""
+    action = _str(payload.get("action"))
+    installation = _dict(payload.get("installation"))
+    installation_id = _int(installation.get("id"))
+    repository = _dict(payload.get("repository"))
+    repo = _str(repository.get("full_name"))
+    account = _str(_dict(installation.get("account")).get("login"))
+    decision = Decision(installation=installation_id, account=account)
+
+    if event == "installation":
+        if action in INSTALLATION_ADD:
+            decision.repos_added = _repo_names(payload.get("repositories"))
+        elif action in INSTALLATION_REMOVE:
+            decision.forget_installation = True
+        else:
+            decision.ignored = f"installation action {action!r} needs nothing"
+        return decision
+    if event == "installation_repositories":
+        if action not in ("added", "removed"):
+            decision.ignored = f"installation_repositories action {action!r} needs nothing"
+        decision.repos_added = _repo_names(payload.get("repositories_added"))
+        decision.repos_removed = _repo_names(payload.get("repositories_removed"))
+        return decision
+    if event not in EVENTS or event == "ping":
+        decision.ignored = f"event {event!r} is not one Guardian handles"
+        return decision
+    if installation_id is None or not repo:
+        decision.ignored = "no installation or repository in the payload"
+        return decision
+
+    if event == "pull_request":
+        pr = _dict(payload.get("pull_request"))
+        if action not in PULL_REQUEST_ACTIONS:
+            decision.ignored = f"pull_request action {action!r} needs no check"
+        elif action == "edited" and "base" not in _dict(payload.get("changes")):
+            decision.ignored = "pull_request edited without a base change"
+        elif _str(pr.get("state")) not in ("", "open"):
+            decision.ignored = "pull request is not open"
+        else:
+            # Re-evaluate an already checked head only when the base may have
+            # moved (reopened, base edited); a push or a draft turning ready
+            # needs one evaluation per head.
+            fresh_only = action in ("opened", "synchronize", "ready_for_review")
+            spec = _pr_spec(repo, installation_id, pr, f"pull_request.{action}", only_if_new=fresh_only)
+            if spec is None:
+                decision.ignored = "pull_request payload without head sha or number"
+            else:
+                decision.specs.append(spec)
+        return decision
+
+    if event == "check_suite":
+        if action not in CHECK_SUITE_ACTIONS:
+            decision.ignored = f"check_suite action {action!r} needs no check"
+            return decision
+        suite = _dict(payload.get("check_suite"))
+    elif event == "check_run":
+        if action not in CHECK_RUN_ACTIONS:
+            decision.ignored = f"check_run action {action!r} needs no check"
+            return decision
+        run = _dict(payload.get("check_run"))
+        suite = dict(_dict(run.get("check_suite")))
+        for key in ("head_sha", "pull_requests"):
+            if run.get(key):
+                suite[key] = run[key]
+    head_sha = _str(suite.get("head_sha"))
+    if not head_sha:
+        decision.ignored = f"{event} payload without head_sha"
+        return decision
+    repo_id = repository.get("id")
+    reason = f"{event}.{action}"
+    # GitHub requests a suite on every push; a person re-requests one.
+    fresh_only = reason == "check_suite.requested"
+    prs = suite.get("pull_requests")
+    for item in prs if isinstance(prs, list) else []:
+        mini = _dict(item)
+        base = _dict(mini.get("base"))
+        # A suite can list pull requests into other repositories (this one
+        # being their fork); only this repository's own are ours to check.
+        if _dict(base.get("repo")).get("id") not in (None, repo_id):
+            continue
+        number = _int(mini.get("number"))
+        if number is not None:
+            decision.specs.append(
+                JobSpec(
+                    repo,
+                    installation_id,
+                    head_sha,
+                    pr=number,
+                    base_sha=_str(base.get("sha")) or None,
+                    base_ref=_str(base.get("ref")) or None,
+                    reason=reason,
+                    only_if_new=fresh_only,
+                )
+            )
+    if not decision.specs:
+        # A fork's branch: the worker maps the sha to its pull request.
+        decision.specs.append(JobSpec(repo, installation_id, head_sha, reason=reason, only_if_new=fresh_only))
+    return decision
+
+
+def _pr_spec(
+    repo: str, installation: int, pr: dict[str, object], reason: str, *, only_if_new: bool = False
+) -> JobSpec | None:
+    head = _dict(pr.get("head"))
+    base = _dict(pr.get("base"))
+    number = _int(pr.get("number"))
+    head_sha = _str(head.get("sha"))
+    if number is None or not head_sha:
+        return None
+    return JobSpec(
+        repo,
+        installation,
+        head_sha,
+        pr=number,
+        base_sha=_str(base.get("sha")) or None,
+        base_ref=_str(base.get("ref")) or None,
+        changed_files=_int(pr.get("changed_files")),
+        reason=reason,
+        only_if_new=only_if_new,
+    )

@@ -1,0 +1,166 @@
+"""Prometheus metrics in the text exposition format, without a dependency.
+
+Only what the App needs: counters and histograms with labels, and gauges
+read from a callback when scraped (the queue depth lives in SQLite).
+"""
+
+from __future__ import annotations
+
+import threading
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+LabelValues = tuple[str, ...]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(names: tuple[str, ...], values: LabelValues, extra: str = "") -> str:
+    parts = [f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=False)]
+    if extra:
+        parts.append(extra)
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+def _number(value: float) -> str:
+    if value == float("inf"):
+        return "+Inf"
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+class _Metric:
+    kind = ""
+
+    def __init__(self, name: str, help: str, labels: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.help = help
+        self.label_names = labels
+        self._lock = threading.Lock()
+
+    def header(self) -> list[str]:
+        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
+
+    def render(self) -> list[str]:
+        raise NotImplementedError
+
+
+class Counter(_Metric):
+    kind = "counter"
+
+    def __init__(self, name: str, help: str, labels: tuple[str, ...] = ()) -> None:
+        super().__init__(name, help, labels)
+        self._values: dict[LabelValues, float] = {}
+
+    def inc(self, *labels: str, amount: float = 1.0) -> None:
+        with self._lock:
+            self._values[labels] = self._values.get(labels, 0.0) + amount
+
+    def value(self, *labels: str) -> float:
+        return self._values.get(labels, 0.0)
+
+    def render(self) -> list[str]:
+        with self._lock:
+            items = sorted(self._values.items())
+        return [*self.header(), *(f"{self.name}{_labels(self.label_names, k)} {_number(v)}" for k, v in items)]
+
+
+class Gauge(_Metric):
+    """A value computed when scraped."""
+
+    kind = "gauge"
+
+    def __init__(self, name: str, help: str, read: Callable[[], float]) -> None:
+        super().__init__(name, help)
+        self.read = read
+
+    def render(self) -> list[str]:
+        try:
+            value = self.read()
+        except Exception:  # noqa: BLE001 - a failing gauge must not break the scrape
+            return self.header()
+        return [*self.header(), f"{self.name} {_number(value)}"]
+
+
+class Histogram(_Metric):
+    kind = "histogram"
+
+    def __init__(self, name: str, help: str, buckets: tuple[float, ...], labels: tuple[str, ...] = ()) -> None:
+        super().__init__(name, help, labels)
+        self.buckets = (*sorted(buckets), float("inf"))
+        self._counts: dict[LabelValues, list[int]] = {}
+        self._sums: dict[LabelValues, float] = {}
+
+    def observe(self, value: float, *labels: str) -> None:
+        with self._lock:
+            counts = self._counts.setdefault(labels, [0] * len(self.buckets))
+            for i, bound in enumerate(self.buckets):
+                if value <= bound:
+                    counts[i] += 1
+            self._sums[labels] = self._sums.get(labels, 0.0) + value
+
+    def count(self, *labels: str) -> int:
+        counts = self._counts.get(labels)
+        return counts[-1] if counts else 0
+
+    def render(self) -> list[str]:
+        lines = self.header()
+        with self._lock:
+            items = sorted(self._counts.items())
+            sums = dict(self._sums)
+        for key, counts in items:
+            for bound, count in zip(self.buckets, counts, strict=True):
+                le = 'le="' + _number(bound) + '"'
+                lines.append(f"{self.name}_bucket{_labels(self.label_names, key, le)} {count}")
+            lines.append(f"{self.name}_sum{_labels(self.label_names, key)} {_number(sums[key])}")
+            lines.append(f"{self.name}_count{_labels(self.label_names, key)} {counts[-1]}")
+        return lines
+
+
+class Metrics:
+    """The App's metrics. One instance per App, passed to whoever counts."""
+
+    def __init__(self) -> None:
+        self.deliveries = Counter(
+            "guardian_webhook_deliveries_total",
+            "Webhook deliveries received, by event and outcome.",
+            ("event", "outcome"),
+        )
+        self.jobs = Counter(
+            "guardian_jobs_total", "Jobs by outcome (queued, coalesced, done, retried, failed).", ("outcome",)
+        )
+        self.github_calls = Counter(
+            "guardian_github_requests_total", "Requests sent to the GitHub API, by HTTP status.", ("status",)
+        )
+        self.evaluation_seconds = Histogram(
+            "guardian_evaluation_seconds",
+            "Time to evaluate one pull request head, from job start to completed check run.",
+            (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+        )
+        self.ack_seconds = Histogram(
+            "guardian_webhook_ack_seconds",
+            "Time to verify, record and acknowledge a webhook delivery.",
+            (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+        )
+        self.queue_depth: Gauge | None = None
+
+    def set_queue_depth(self, read: Callable[[], float]) -> None:
+        self.queue_depth = Gauge("guardian_queue_depth", "Jobs waiting or running.", read)
+
+    def render(self) -> str:
+        metrics: list[_Metric] = [
+            self.deliveries,
+            self.jobs,
+            self.github_calls,
+            self.evaluation_seconds,
+            self.ack_seconds,
+        ]
+        if self.queue_depth is not None:
+            metrics.append(self.queue_depth)
+        lines: list[str] = []
+        for metric in metrics:
+            lines.extend(metric.render())
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,350 @@
+"""The job queue: durable, deduplicated by delivery id, coalesced by head.
+
+``Queue`` is the interface the webhook route and the workers use; the
+SQLite implementation is the default (one App process). A Redis-backed queue
+for several App instances implements the same methods.
+
+Semantics every implementation keeps:
+
+- ``record`` is atomic: the delivery id is remembered and the jobs stored
+  together, before the webhook is acknowledged. A delivery id seen before
+  records nothing (GitHub redelivers on timeouts and on request).
+- A job waiting for the same repository and head sha absorbs a new request
+  (the newest pull request / base information wins): one evaluation per head.
+  A request marked ``only_if_new`` also joins a job that evaluated that head
+  or is evaluating it for a known pull request; re-runs and base changes are
+  not marked, and queue afresh.
+- ``claim`` never hands out two jobs for the same pull request at once, so
+  two pushes in a row cannot race on the same comment.
+- A job claimed but never finished (the process died) is handed out again
+  after ``recover()``, which the App calls at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import time
+from typing import Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSpec:
+    """What to evaluate: a head commit of a repository, and its pull request if known."""
+
+    repo: str
+    installation: int
+    head_sha: str
+    pr: int | None = None
+    base_sha: str | None = None
+    base_ref: str | None = None
+    changed_files: int | None = None
+    reason: str = ""
+    #: Nothing to do if this head was evaluated, or is being evaluated, already
+    #: (a push announces itself twice: pull_request.synchronize and check_suite.requested).
+    only_if_new: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Job(JobSpec):
+    id: int = 0
+    attempts: int = 0
+    delivery: str = ""
+    check_run_id: int | None = None
+    #: Annotation requests already sent to that check run (a retry resumes after them).
+    batches_sent: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    duplicate: bool = False
+    queued: int = 0
+    coalesced: int = 0
+
+
+class Queue(Protocol):
+    def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded: ...
+    def claim(self) -> Job | None: ...
+    def set_check_run(self, job_id: int, check_run_id: int) -> None: ...
+    def set_progress(self, job_id: int, batches_sent: int) -> None: ...
+    def done(self, job_id: int, *, evaluated: bool = True) -> None: ...
+    def retry(self, job_id: int, not_before: float, error: str) -> None: ...
+    def fail(self, job_id: int, error: str) -> None: ...
+    def recover(self) -> int: ...
+    def depth(self) -> int: ...
+    def next_due(self) -> float | None: ...
+    def drop_installation(self, installation: int) -> int: ...
+    def housekeeping(self) -> None: ...
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    event TEXT NOT NULL,
+    received REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repo TEXT NOT NULL,
+    installation INTEGER NOT NULL,
+    head_sha TEXT NOT NULL,
+    pr INTEGER,
+    base_sha TEXT,
+    base_ref TEXT,
+    changed_files INTEGER,
+    reason TEXT NOT NULL DEFAULT '',
+    delivery TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0,
+    check_run_id INTEGER,
+    batches_sent INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, not_before, id);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_waiting_per_head ON jobs (repo, head_sha) WHERE state = 'queued';
+"""
+
+_JOB_COLUMNS = (
+    "repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason, id, attempts, delivery, check_run_id,"
+    " batches_sent"
+)
+#: Finished jobs and delivery ids are kept this long (GitHub redelivers for 3 days).
+RETENTION_SECONDS = 7 * 24 * 3600
+
+
+def connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    # WAL + NORMAL: a committed transaction survives the process being killed.
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=10000")
+    # No checkpoint inside a commit: it would fsync on the event loop while
+    # deliveries wait. ``SqliteQueue.housekeeping`` checkpoints from a thread.
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    return db
+
+
+class SqliteQueue:
+    """The default queue: one SQLite file (``GUARDIAN_DB_PATH``)."""
+
+    def __init__(self, path: str, *, clock: object = time.time) -> None:
+        self.path = path
+        self.db = connect(path)
+        self.db.executescript(_SCHEMA)
+        self._clock = clock
+        self.prune()
+
+    def _now(self) -> float:
+        return float(self._clock())  # type: ignore[operator]
+
+    def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded:
+        now = self._now()
+        queued = coalesced = 0
+        with self._transaction():
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO deliveries (id, event, received) VALUES (?, ?, ?)", (delivery, event, now)
+            )
+            if cur.rowcount == 0:
+                return Recorded(duplicate=True)
+            for spec in specs:
+                row = self.db.execute(
+                    "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued'",
+                    (spec.repo, spec.head_sha),
+                ).fetchone()
+                if row is not None:
+                    self.db.execute(
+                        "UPDATE jobs SET pr = COALESCE(?, pr), base_sha = COALESCE(?, base_sha),"
+                        " base_ref = COALESCE(?, base_ref), changed_files = COALESCE(?, changed_files),"
+                        " installation = ?, updated = ? WHERE id = ?",
+                        (spec.pr, spec.base_sha, spec.base_ref, spec.changed_files, spec.installation, now, row[0]),
+                    )
+                    coalesced += 1
+                    continue
+                if spec.only_if_new and self._evaluated(spec.repo, spec.head_sha):
+                    coalesced += 1
+                    continue
+                self.db.execute(
+                    "INSERT INTO jobs (repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason,"
+                    " delivery, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                    (
+                        spec.repo,
+                        spec.installation,
+                        spec.head_sha,
+                        spec.pr,
+                        spec.base_sha,
+                        spec.base_ref,
+                        spec.changed_files,
+                        spec.reason,
+                        delivery,
+                        now,
+                        now,
+                    ),
+                )
+                queued += 1
+        return Recorded(queued=queued, coalesced=coalesced)
+
+    def _evaluated(self, repo: str, head_sha: str) -> bool:
+        """Was this head evaluated, or is it being evaluated for a known pull request?"""
+        row = self.db.execute(
+            "SELECT 1 FROM jobs WHERE repo = ? AND head_sha = ?"
+            " AND (state = 'done' OR (state = 'running' AND pr IS NOT NULL)) LIMIT 1",
+            (repo, head_sha),
+        ).fetchone()
+        return row is not None
+
+    def claim(self) -> Job | None:
+        now = self._now()
+        with self._transaction():
+            row = self.db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs AS j WHERE state = 'queued' AND not_before <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.repo = j.repo"
+                "   AND (r.head_sha = j.head_sha OR (r.pr IS NOT NULL AND r.pr = j.pr)))"
+                " ORDER BY not_before, id LIMIT 1",
+                (now,),
+            ).fetchone()
+            if row is None:
+                return None
+            self.db.execute(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated = ? WHERE id = ?", (now, row[8])
+            )
+        names = [name.strip() for name in _JOB_COLUMNS.split(",")]
+        job = Job(**dict(zip(names, row, strict=True)))
+        return dataclasses.replace(job, attempts=job.attempts + 1)
+
+    def set_check_run(self, job_id: int, check_run_id: int) -> None:
+        self.db.execute(
+            "UPDATE jobs SET check_run_id = ?, batches_sent = 0, updated = ? WHERE id = ?",
+            (check_run_id, self._now(), job_id),
+        )
+
+    def set_progress(self, job_id: int, batches_sent: int) -> None:
+        self.db.execute(
+            "UPDATE jobs SET batches_sent = ?, updated = ? WHERE id = ?", (batches_sent, self._now(), job_id)
+        )
+
+    def done(self, job_id: int, *, evaluated: bool = True) -> None:
+        """Finished: ``evaluated`` False when there was nothing to evaluate
+        (no open pull request, closed, superseded), so a later request for
+        the same head is not taken for a repeat."""
+        self.db.execute(
+            "UPDATE jobs SET state = ?, error = NULL, updated = ? WHERE id = ?",
+            ("done" if evaluated else "skipped", self._now(), job_id),
+        )
+
+    def retry(self, job_id: int, not_before: float, error: str) -> None:
+        """Back to the queue, absorbing a job for the same head that waits."""
+        with self._transaction():
+            self._absorb_waiting(job_id)
+            self.db.execute(
+                "UPDATE jobs SET state = 'queued', not_before = ?, error = ?, updated = ? WHERE id = ?",
+                (not_before, error, self._now(), job_id),
+            )
+
+    def _absorb_waiting(self, job_id: int) -> None:
+        """A job for the same head may have been queued meanwhile (coalescing
+        only joins waiting jobs). This one keeps its check run and progress
+        and takes the newer pull request details; the other is dropped."""
+        repo, sha = self.db.execute("SELECT repo, head_sha FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        waiting = self.db.execute(
+            "SELECT id, pr, base_sha, base_ref, changed_files FROM jobs"
+            " WHERE repo = ? AND head_sha = ? AND state = 'queued' AND id != ?",
+            (repo, sha, job_id),
+        ).fetchone()
+        if waiting is None:
+            return
+        other, pr, base_sha, base_ref, changed = waiting
+        self.db.execute(
+            "UPDATE jobs SET state = 'done', error = ?, updated = ? WHERE id = ?",
+            (f"absorbed into job {job_id}", self._now(), other),
+        )
+        self.db.execute(
+            "UPDATE jobs SET pr = COALESCE(?, pr), base_sha = COALESCE(?, base_sha), base_ref = COALESCE(?, base_ref),"
+            " changed_files = COALESCE(?, changed_files) WHERE id = ?",
+            (pr, base_sha, base_ref, changed, job_id),
+        )
+
+    def fail(self, job_id: int, error: str) -> None:
+        self.db.execute(
+            "UPDATE jobs SET state = 'failed', error = ?, updated = ? WHERE id = ?", (error, self._now(), job_id)
+        )
+
+    def recover(self) -> int:
+        """Jobs left running by a process that died go back to the queue,
+        keeping their check run and annotation progress, so the same check
+        run is completed and no annotation is sent twice."""
+        with self._transaction():
+            rows = self.db.execute("SELECT id FROM jobs WHERE state = 'running'").fetchall()
+            for (job_id,) in rows:
+                self._absorb_waiting(job_id)
+                self.db.execute("UPDATE jobs SET state = 'queued', updated = ? WHERE id = ?", (self._now(), job_id))
+        return len(rows)
+
+    def depth(self) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetchone()
+        return int(row[0])
+
+    def next_due(self) -> float | None:
+        row = self.db.execute("SELECT MIN(not_before) FROM jobs WHERE state = 'queued'").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def drop_installation(self, installation: int) -> int:
+        cur = self.db.execute(
+            "UPDATE jobs SET state = 'failed', error = 'installation removed', updated = ?"
+            " WHERE installation = ? AND state = 'queued'",
+            (self._now(), installation),
+        )
+        return cur.rowcount
+
+    def job(self, job_id: int) -> dict[str, object] | None:
+        """One job as a dict (for tests and operators)."""
+        cur = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        row = cur.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def jobs(self) -> list[dict[str, object]]:
+        cur = self.db.execute("SELECT * FROM jobs ORDER BY id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def prune(self) -> None:
+        cutoff = self._now() - RETENTION_SECONDS
+        with self._transaction():
+            self.db.execute("DELETE FROM deliveries WHERE received < ?", (cutoff,))
+            self.db.execute("DELETE FROM jobs WHERE state IN ('done', 'skipped', 'failed') AND updated < ?", (cutoff,))
+
+    def housekeeping(self) -> None:
+        """Periodic upkeep, run in a thread (its own connection): move the
+        write-ahead log into the database, so the log stays small."""
+        db = sqlite3.connect(self.path, timeout=10.0)
+        try:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            db.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: the write lock is taken up front, so
+    two processes sharing the file never both claim a job."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -1,0 +1,165 @@
+"""The App's settings, read from ``GUARDIAN_*`` environment variables.
+
+Everything the service needs is passed to ``create_app(settings)``; nothing is
+read from the environment at import time, so a test builds an App pointed at
+its own fake GitHub.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+#: GitHub refuses webhook payloads above 25 MB, so nothing larger is genuine.
+MAX_PAYLOAD_BYTES = 25 * 1000 * 1000
+
+
+class SettingsError(Exception):
+    """A setting that is missing or malformed; the message names the variable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    webhook_secret: str = dataclasses.field(repr=False)
+    app_id: str
+    private_key: str = dataclasses.field(repr=False)
+    api_url: str = "https://api.github.com"
+    db_path: str = "guardian-app.sqlite3"
+    #: Jobs evaluated at the same time by one process.
+    workers: int = 4
+    commit_status: bool = True
+    pr_comment: bool = True
+    #: Content rules never read a blob larger than this (and the policy's own
+    #: ``max-content-size``, whichever is smaller).
+    max_blob_bytes: int = 5 * 1024 * 1024
+    blob_concurrency: int = 8
+    #: Annotations sent per check run (50 per request); the summary counts the rest.
+    max_annotations: int = 500
+    http_timeout: float = 10.0
+    http_retries: int = 4
+    #: First retry delay in seconds; doubles each attempt, with jitter.
+    retry_backoff: float = 1.0
+    #: A rate limit asking for a longer wait puts the job back in the queue instead.
+    max_retry_wait: float = 60.0
+    job_attempts: int = 5
+    #: Open pull requests examined on start-up; 0 turns the reconcile off.
+    reconcile_limit: int = 100
+    #: Subtree requests allowed when GitHub truncates a recursive tree.
+    max_tree_requests: int = 200
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
+    log_level: str = "INFO"
+    #: How often (seconds) idle workers look for jobs whose retry time came.
+    poll_interval: float = 2.0
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a log line."""
+        return tuple(s for s in (self.webhook_secret, self.private_key) if s)
+
+
+_INT = int
+_FLOAT = float
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _size(text: str) -> int:
+    from guardian.units import parse_size
+
+    return parse_size(text)
+
+
+#: Settings field, environment variable, parser.
+_OPTIONAL: tuple[tuple[str, str, object], ...] = (
+    ("api_url", "GUARDIAN_GITHUB_API_URL", str),
+    ("db_path", "GUARDIAN_DB_PATH", str),
+    ("workers", "GUARDIAN_WORKERS", _INT),
+    ("commit_status", "GUARDIAN_COMMIT_STATUS", _bool),
+    ("pr_comment", "GUARDIAN_PR_COMMENT", _bool),
+    ("max_blob_bytes", "GUARDIAN_MAX_BLOB_SIZE", _size),
+    ("blob_concurrency", "GUARDIAN_BLOB_CONCURRENCY", _INT),
+    ("max_annotations", "GUARDIAN_MAX_ANNOTATIONS", _INT),
+    ("http_timeout", "GUARDIAN_HTTP_TIMEOUT", _FLOAT),
+    ("http_retries", "GUARDIAN_HTTP_RETRIES", _INT),
+    ("retry_backoff", "GUARDIAN_RETRY_BACKOFF", _FLOAT),
+    ("max_retry_wait", "GUARDIAN_MAX_RETRY_WAIT", _FLOAT),
+    ("job_attempts", "GUARDIAN_JOB_ATTEMPTS", _INT),
+    ("reconcile_limit", "GUARDIAN_RECONCILE_LIMIT", _INT),
+    ("max_tree_requests", "GUARDIAN_MAX_TREE_REQUESTS", _INT),
+    ("log_level", "GUARDIAN_LOG_LEVEL", str),
+    ("poll_interval", "GUARDIAN_POLL_INTERVAL", _FLOAT),
+)
+
+#: Every variable the App reads, for the README and error messages.
+VARIABLES = (
+    "GUARDIAN_WEBHOOK_SECRET",
+    "GUARDIAN_APP_ID",
+    "GUARDIAN_PRIVATE_KEY",
+    "GUARDIAN_PRIVATE_KEY_PATH",
+    *(var for _name, var, _parse in _OPTIONAL),
+)
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment; a ``SettingsError`` names what is missing."""
+    env = os.environ if environ is None else environ
+    secret = env.get("GUARDIAN_WEBHOOK_SECRET", "")
+    if not secret:
+        raise SettingsError(
+            "GUARDIAN_WEBHOOK_SECRET is not set: set it to the webhook secret of the GitHub App "
+            "(Settings > Webhook secret); the App refuses webhooks it cannot verify"
+        )
+    app_id = env.get("GUARDIAN_APP_ID", "").strip()
+    if not app_id:
+        raise SettingsError("GUARDIAN_APP_ID is not set: set it to the App ID (or Client ID) shown on the App's page")
+    key = env.get("GUARDIAN_PRIVATE_KEY", "")
+    key_path = env.get("GUARDIAN_PRIVATE_KEY_PATH", "")
+    if not key and key_path:
+        try:
+            with open(key_path, encoding="ascii") as fh:
+                key = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"GUARDIAN_PRIVATE_KEY_PATH: cannot read {key_path!r} ({exc})") from None
+    if not key:
+        raise SettingsError(
+            "GUARDIAN_PRIVATE_KEY or GUARDIAN_PRIVATE_KEY_PATH is not set: give the App's private key "
+            "(the .pem file generated on the App's page) or the path to it"
+        )
+    # A key pasted into a one-line variable often arrives with literal "\n".
+    if "\\n" in key and "\n" not in key.strip():
+        key = key.replace("\\n", "\n")
+    if "PRIVATE KEY" not in key:
+        raise SettingsError("GUARDIAN_PRIVATE_KEY: not a PEM private key (expected '-----BEGIN ... PRIVATE KEY-----')")
+    values: dict[str, object] = {}
+    for name, var, parse in _OPTIONAL:
+        raw = env.get(var)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = parse(raw)  # type: ignore[operator]
+        except ValueError as exc:
+            raise SettingsError(f"{var}: {raw!r} is not valid ({exc})") from None
+    settings = Settings(webhook_secret=secret, app_id=app_id, private_key=key, **values)  # type: ignore[arg-type]
+    return validate(settings)
+
+
+def validate(settings: Settings) -> Settings:
+    if not settings.webhook_secret:
+        raise SettingsError("GUARDIAN_WEBHOOK_SECRET is not set: the App refuses webhooks it cannot verify")
+    for name, minimum in (("workers", 1), ("blob_concurrency", 1), ("http_retries", 0), ("job_attempts", 1)):
+        if getattr(settings, name) < minimum:
+            var = next(v for field, v, _parse in _OPTIONAL if field == name)
+            raise SettingsError(f"{var}: must be at least {minimum}")
+    if not settings.api_url.startswith(("http://", "https://")):
+        raise SettingsError(f"GUARDIAN_GITHUB_API_URL: {settings.api_url!r} is not an http(s) URL")
+    return dataclasses.replace(settings, api_url=settings.api_url.rstrip("/"))

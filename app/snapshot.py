@@ -1,0 +1,234 @@
+"""A pull request head as a ``guardian`` snapshot, read from the GitHub API.
+
+The engine calls snapshot methods synchronously, so everything it will ask
+for is fetched asynchronously first (the head tree with blob sizes, the
+changed files, the blobs content rules will read, the ``.gitignore`` files)
+and the engine then runs in a thread over memory. A blob nobody foresaw is
+still served: the snapshot asks the event loop for it and waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from app.github import GitHubError, current_calls
+from guardian.model import MODE_SUBMODULE, FileEntry, Snapshot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from app.github import GitHubClient
+
+#: GitHub lists at most this many files of a pull request.
+MAX_PR_FILES = 3000
+#: Statuses of a changed file whose blob may be one that already existed.
+_MAYBE_OLD_BLOB = ("renamed", "copied", "changed", "unchanged")
+
+
+class GitHubSnapshot(Snapshot):
+    """Changed files of a pull request (``files``) within its head tree (``tree()``)."""
+
+    def __init__(
+        self,
+        files: list[FileEntry],
+        tree: list[FileEntry],
+        *,
+        label: str,
+        blobs: dict[str, bytes | None],
+        fetch: BlobFetcher | None = None,
+    ) -> None:
+        self.files = files
+        self._tree = tree
+        self.label = label
+        self.blobs = blobs
+        self._fetch = fetch
+        self.late_fetches = 0
+
+    def tree(self) -> Sequence[FileEntry]:
+        return self._tree
+
+    def with_sizes(self, entries: Sequence[FileEntry]) -> Sequence[FileEntry]:
+        return entries  # the tree listing carried every blob's size
+
+    def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+        for entry in entries:
+            if entry.oid in self.blobs:
+                yield entry, self.blobs[entry.oid]
+            elif self._fetch is not None and not entry.is_submodule:
+                self.late_fetches += 1
+                data = self._fetch.fetch_from_thread(entry)
+                self.blobs[entry.oid] = data
+                yield entry, data
+            else:
+                yield entry, None
+
+
+class BlobFetcher:
+    """Fetches blobs of one repository, at most ``concurrency`` at a time and
+    never one larger than ``max_bytes``."""
+
+    def __init__(
+        self,
+        gh: GitHubClient,
+        repo: str,
+        installation: int,
+        *,
+        concurrency: int,
+        max_bytes: int,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.gh = gh
+        self.repo = repo
+        self.installation = installation
+        self.max_bytes = max_bytes
+        self.loop = loop
+        self._limit = asyncio.Semaphore(concurrency)
+        #: The job's request counter, for fetches made on the engine thread's behalf.
+        self._calls = current_calls.get()
+        #: How long the engine thread waits for one blob before doing without it.
+        self.thread_timeout = 120.0
+
+    async def fetch(self, entry: FileEntry) -> bytes | None:
+        if entry.size > self.max_bytes or entry.is_submodule or not entry.oid:
+            return None
+        async with self._limit:
+            try:
+                response = await self.gh.request(
+                    "GET",
+                    f"/repos/{self.repo}/git/blobs/{entry.oid}",
+                    installation=self.installation,
+                    accept="application/vnd.github.raw+json",
+                    purpose="blob",
+                )
+            except GitHubError as exc:
+                if exc.status in (404, 403, 409, 422):
+                    return None  # missing or refused blob: the engine reports the file as skipped
+                raise
+        if response.headers.get("content-type", "").startswith("application/json"):
+            data = response.json()  # a server that ignored the raw media type
+            content = data.get("content", "") if isinstance(data, dict) else ""
+            return base64.b64decode(content) if data.get("encoding") == "base64" else str(content).encode()
+        return response.content[: self.max_bytes + 1]
+
+    async def fetch_all(self, entries: Iterable[FileEntry]) -> dict[str, bytes | None]:
+        unique: dict[str, FileEntry] = {}
+        for entry in entries:
+            unique.setdefault(entry.oid, entry)
+        results = await asyncio.gather(*(self.fetch(e) for e in unique.values()))
+        return dict(zip(unique, results, strict=True))
+
+    def fetch_from_thread(self, entry: FileEntry) -> bytes | None:
+        """Called by the engine's thread for a blob nobody prefetched."""
+
+        async def fetch_for_job() -> bytes | None:
+            current_calls.set(self._calls)  # this task's context only
+            return await self.fetch(entry)
+
+        future = asyncio.run_coroutine_threadsafe(fetch_for_job(), self.loop)
+        try:
+            return future.result(timeout=self.thread_timeout)
+        except (TimeoutError, GitHubError):
+            future.cancel()
+            return None  # the engine reports the file as not read
+
+
+def tree_entries(items: list[object], prefix: str = "") -> tuple[list[FileEntry], list[tuple[str, str]]]:
+    """Files (blobs and submodules) and subtrees (path, sha) of a tree listing."""
+    files: list[FileEntry] = []
+    subtrees: list[tuple[str, str]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        path = prefix + str(item.get("path", ""))
+        kind = item.get("type")
+        sha = str(item.get("sha", ""))
+        if kind == "blob":
+            size = item.get("size")
+            files.append(
+                FileEntry(path, size if isinstance(size, int) else -1, str(item.get("mode", "100644")), sha, new=False)
+            )
+        elif kind == "commit":
+            files.append(FileEntry(path, 0, MODE_SUBMODULE, sha, new=False))
+        elif kind == "tree":
+            subtrees.append((path, sha))
+    return files, subtrees
+
+
+class TreeWalk:
+    """The recursive tree of a commit, walking subtrees when GitHub truncates it.
+
+    GitHub truncates ``?recursive=1`` listings above 100,000 entries or 7 MB.
+    Then each level is listed without recursion and each subtree asked for
+    recursively in turn (each of those may be truncated again), at most
+    ``max_requests`` requests in all; past that the tree is marked incomplete.
+    """
+
+    def __init__(self, gh: GitHubClient, repo: str, installation: int, *, max_requests: int) -> None:
+        self.gh = gh
+        self.repo = repo
+        self.installation = installation
+        self.max_requests = max_requests
+        self.requests = 0
+        self.truncated = False
+        self.incomplete = False
+        self._limit = asyncio.Semaphore(8)
+
+    async def _get(self, sha: str, *, recursive: bool) -> dict[str, object] | None:
+        if self.requests >= self.max_requests:
+            self.incomplete = True
+            return None
+        self.requests += 1
+        params: dict[str, str | int] = {"recursive": 1} if recursive else {}
+        async with self._limit:
+            data = await self.gh.get_json(
+                f"/repos/{self.repo}/git/trees/{sha}", installation=self.installation, params=params
+            )
+        return data if isinstance(data, dict) else {}
+
+    async def entries(self, sha: str) -> list[FileEntry]:
+        return await self._recursive(sha, "")
+
+    async def _recursive(self, sha: str, prefix: str) -> list[FileEntry]:
+        data = await self._get(sha, recursive=True)
+        if data is None:
+            return []
+        items = data.get("tree")
+        if not data.get("truncated"):
+            return tree_entries(items if isinstance(items, list) else [], prefix)[0]
+        self.truncated = True
+        level = await self._get(sha, recursive=False)
+        if level is None:
+            # Out of requests: keep what the truncated listing gave.
+            return tree_entries(items if isinstance(items, list) else [], prefix)[0]
+        level_items = level.get("tree")
+        files, subtrees = tree_entries(level_items if isinstance(level_items, list) else [], prefix)
+        nested = await asyncio.gather(*(self._recursive(sub_sha, path + "/") for path, sub_sha in subtrees))
+        for part in nested:
+            files.extend(part)
+        return files
+
+
+def changed_entries(items: list[object], tree: dict[str, FileEntry]) -> list[FileEntry]:
+    """The files under check: every changed file that exists at the head.
+
+    A renamed or copied file with no changed lines keeps its blob: it is not a
+    new blob for the size rule (GitHub gives no old blob id to compare).
+    """
+    files: list[FileEntry] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        status = str(item.get("status", ""))
+        path = str(item.get("filename", ""))
+        if status == "removed" or not path:
+            continue
+        new = not (status in _MAYBE_OLD_BLOB and not item.get("changes"))
+        known = tree.get(path)
+        if known is not None:
+            known.new = new
+            files.append(known)
+        else:
+            files.append(FileEntry(path, -1, "100644", str(item.get("sha") or ""), new=new))
+    return files

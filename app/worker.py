@@ -1,0 +1,492 @@
+"""Workers: take a job, evaluate the head, report where reviewers look.
+
+A job runs as: the pull request (still open, still at this head?) -> a check
+run ``in_progress`` (its id saved with the job, so a restarted job completes
+the same one) -> the evaluation -> the check run completed with annotations
+in batches of 50 -> the commit status -> the sticky comment.
+
+Failures: a rate limit puts the job back until the limit resets; 5xx,
+timeouts and unexpected errors retry with backoff up to ``job_attempts``;
+a 4xx that retrying cannot fix (the repository is gone, a permission is
+missing) ends the job at once. A job that gives up completes its check run
+as failed, saying why and that Re-run tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from app import logs, report
+from app.evaluate import Evaluator, find_pull_request, get_pull_request
+from app.github import CallCounter, GitHubError, RateLimited, current_calls
+from app.queue import JobSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from app.evaluate import Evaluation, PullRequest
+    from app.github import GitHubClient
+    from app.metrics import Metrics
+    from app.queue import Job, Queue
+    from app.settings import Settings
+    from app.state import SqliteState
+
+log = logs.get("worker")
+#: Reconcile stops when fewer requests than this are left on an installation.
+RECONCILE_RESERVE = 200
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class _Budget:
+    """What the start-up reconcile may still spend."""
+
+    def __init__(self, *, pulls: int, listings: int) -> None:
+        self.pulls = pulls
+        self.listings = listings
+        self.spent = False
+
+
+class _Run:
+    """What one attempt at a job learned that a failure handler needs."""
+
+    def __init__(self, check_run_id: int | None) -> None:
+        self.check_run_id = check_run_id
+
+
+class Worker:
+    def __init__(
+        self, settings: Settings, queue: Queue, state: SqliteState, gh: GitHubClient, metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.state = state
+        self.gh = gh
+        self.metrics = metrics
+        self.evaluator = Evaluator(gh, settings)
+        self.wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        recovered = self.queue.recover()
+        if recovered:
+            log.info("requeued %d jobs left unfinished by the previous process", recovered)
+        for i in range(self.settings.workers):
+            self._tasks.append(asyncio.create_task(self._loop(), name=f"guardian-worker-{i}"))
+        if self.settings.reconcile_limit > 0:
+            self._tasks.append(asyncio.create_task(self._reconcile_safely(), name="guardian-reconcile"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="guardian-housekeeping"))
+
+    async def stop(self) -> None:
+        # Jobs cut off here stay "running" in the queue and are resumed by
+        # the next process's recover().
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def notify(self) -> None:
+        self.wakeup.set()
+
+    async def _loop(self) -> None:
+        while True:
+            self.wakeup.clear()
+            job = self.queue.claim()
+            if job is None:
+                # Sleep until woken (a delivery, a finished job) or a retry
+                # falls due. A due job that claim() passed over waits for its
+                # pull request's running job, whose end wakes us.
+                timeout = self.settings.poll_interval
+                due = self.queue.next_due()
+                if due is not None and due > time.time():
+                    timeout = min(timeout, due - time.time())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), timeout)
+                continue
+            await self.run_job(job)
+            self.wakeup.set()  # jobs held back behind this one may go now
+
+    async def _housekeeping(self, interval: float = 2.0) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self.queue.housekeeping)
+            except Exception as exc:  # noqa: BLE001 - upkeep must not stop; the next round retries
+                log.warning("queue housekeeping failed: %s", exc)
+
+    # -- one job --------------------------------------------------------------
+
+    async def run_job(self, job: Job) -> None:
+        delivery_token = logs.delivery_id.set(job.delivery)
+        job_token = logs.job_id.set(job.id)
+        calls = CallCounter()
+        calls_token = current_calls.set(calls)
+        run = _Run(job.check_run_id)
+        started = time.monotonic()
+        extra = {"repo": job.repo, "sha": job.head_sha[:12], "pr": job.pr}
+        log.info("job started (%s, attempt %d)", job.reason or "reconcile", job.attempts, extra=extra)
+        try:
+            outcome = await self._process(job, calls, run)
+            self.queue.done(job.id, evaluated=not outcome.startswith("skipped"))
+            self.metrics.jobs.inc("done")
+            log.info(
+                "job %s",
+                outcome,
+                extra={**extra, "outcome": outcome, "duration_ms": round((time.monotonic() - started) * 1000)},
+            )
+        except asyncio.CancelledError:
+            raise
+        except RateLimited as exc:
+            self.queue.retry(job.id, exc.retry_at, str(exc))
+            self.metrics.jobs.inc("retried")
+            log.warning("job waits for the rate limit: %s", exc, extra=extra)
+        except Exception as exc:  # one job's failure must not stop the worker
+            permanent = isinstance(exc, GitHubError) and 400 <= exc.status < 500
+            if permanent or job.attempts >= self.settings.job_attempts:
+                log.error("job failed: %s", exc, extra=extra, exc_info=not isinstance(exc, GitHubError))
+                await self._give_up(job, run.check_run_id, str(exc))
+                self.queue.fail(job.id, str(exc))
+                self.metrics.jobs.inc("failed")
+            else:
+                delay = min(3600.0, self.settings.retry_backoff * 15 * (1 << max(0, job.attempts - 1)))
+                log.warning("job will retry in %.1fs: %s", delay, exc, extra=extra)
+                self.queue.retry(job.id, time.time() + delay, str(exc))
+                self.metrics.jobs.inc("retried")
+        finally:
+            self.metrics.evaluation_seconds.observe(time.monotonic() - started)
+            current_calls.reset(calls_token)
+            logs.job_id.reset(job_token)
+            logs.delivery_id.reset(delivery_token)
+
+    async def _process(self, job: Job, calls: CallCounter, run: _Run) -> str:
+        repo, inst = job.repo, job.installation
+        if job.pr is not None:
+            pr = await get_pull_request(self.gh, repo, inst, job.pr)
+        else:
+            found = await find_pull_request(self.gh, repo, inst, job.head_sha)
+            if found is None:
+                await self._close_check_run(
+                    job, "skipped", "No open pull request", "No open pull request has this head."
+                )
+                return "skipped: no open pull request has this head"
+            pr = found
+        if pr.state != "open":
+            await self._close_check_run(job, "skipped", "Pull request closed", "The pull request was closed.")
+            return "skipped: pull request closed"
+        if pr.head_sha != job.head_sha:
+            text = f"The pull request moved on to {pr.head_sha[:12]}; that head is checked instead."
+            await self._close_check_run(job, "skipped", "Superseded by a newer push", text)
+            return f"skipped: superseded by {pr.head_sha[:12]}"
+
+        check_run_id, details_url = job.check_run_id, ""
+        if check_run_id is None:
+            created = await self.gh.request(
+                "POST",
+                f"/repos/{repo}/check-runs",
+                installation=inst,
+                purpose="write",
+                json={
+                    "name": report.CHECK_NAME,
+                    "head_sha": job.head_sha,
+                    "status": "in_progress",
+                    "started_at": _now_iso(),
+                    "external_id": str(job.id),
+                    "output": {
+                        "title": "Checking the pull request",
+                        "summary": f"Guardian is checking the changed files of #{pr.number}.",
+                    },
+                },
+            )
+            data = created.json()
+            check_run_id = int(data["id"])
+            details_url = str(data.get("html_url") or "")
+            self.queue.set_check_run(job.id, check_run_id)
+            run.check_run_id = check_run_id
+
+        evaluation = await self.evaluator.evaluate(repo, inst, pr, calls)
+        sent = job.batches_sent if check_run_id == job.check_run_id else 0
+        await self._complete_check_run(job, check_run_id, evaluation, already_sent=sent)
+        # The check run holds the verdict now. Status and comment are extra
+        # views of it: a failure there (after the client's own retries) is
+        # logged, and must neither repeat the evaluation nor touch the run.
+        try:
+            if self.settings.commit_status:
+                await self._post_status(repo, inst, job.head_sha, evaluation, details_url or f"{pr.html_url}/checks")
+            if self.settings.pr_comment:
+                await self._update_comment(repo, inst, pr, evaluation)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the verdict is out; see above
+            log.warning(
+                "check run completed, but status or comment failed: %s", exc, exc_info=not isinstance(exc, GitHubError)
+            )
+        log.info(
+            "evaluated: %s (%d reads, budget %d; %d blobs; %d writes)",
+            report.conclusion(evaluation),
+            evaluation.reads,
+            evaluation.read_budget,
+            evaluation.blobs,
+            calls["write"],
+            extra={"repo": repo, "sha": job.head_sha[:12], "pr": pr.number},
+        )
+        return report.conclusion(evaluation)
+
+    async def _complete_check_run(
+        self, job: Job, check_run_id: int, evaluation: Evaluation, *, already_sent: int = 0
+    ) -> None:
+        """Annotations 50 per request, the last request completing the run.
+
+        GitHub appends annotations on every update, so progress is saved after
+        each request and a resumed job (same head, same evaluation) sends only
+        what is missing. A run completed before the process died is left alone.
+        """
+        repo, inst = job.repo, job.installation
+        notes = report.annotations_for(evaluation, self.settings.max_annotations)
+        title = report.headline(evaluation)
+        summary = report.check_summary(evaluation, annotated=len(notes))
+        chunks = report.batches(notes) or [[]]
+        if already_sent >= len(chunks):
+            return
+        path = f"/repos/{repo}/check-runs/{check_run_id}"
+        for index, chunk in enumerate(chunks[:-1]):
+            if index < already_sent:
+                continue
+            await self.gh.request(
+                "PATCH",
+                path,
+                installation=inst,
+                purpose="write",
+                json={"output": {"title": title, "summary": summary, "annotations": chunk}},
+            )
+            self.queue.set_progress(job.id, index + 1)
+        output: dict[str, object] = {"title": title, "summary": summary}
+        if chunks[-1]:
+            output["annotations"] = chunks[-1]
+        await self.gh.request(
+            "PATCH",
+            path,
+            installation=inst,
+            purpose="write",
+            json={
+                "status": "completed",
+                "conclusion": report.conclusion(evaluation),
+                "completed_at": _now_iso(),
+                "output": output,
+            },
+        )
+        self.queue.set_progress(job.id, len(chunks))
+
+    async def _close_check_run(self, job: Job, conclusion: str, title: str, text: str) -> None:
+        """Complete a check run this job created earlier (before a restart)."""
+        if job.check_run_id is None:
+            return
+        await self.gh.request(
+            "PATCH",
+            f"/repos/{job.repo}/check-runs/{job.check_run_id}",
+            installation=job.installation,
+            purpose="write",
+            json={
+                "status": "completed",
+                "conclusion": conclusion,
+                "completed_at": _now_iso(),
+                "output": {"title": title, "summary": text},
+            },
+        )
+
+    async def _give_up(self, job: Job, check_run_id: int | None, error: str) -> None:
+        if check_run_id is None:
+            return
+        try:
+            await self.gh.request(
+                "PATCH",
+                f"/repos/{job.repo}/check-runs/{check_run_id}",
+                installation=job.installation,
+                purpose="write",
+                json={
+                    "status": "completed",
+                    "conclusion": "failure",
+                    "completed_at": _now_iso(),
+                    "output": report.failure_output(error),
+                },
+            )
+        except GitHubError as exc:
+            log.warning("could not mark the check run as failed: %s", exc)
+
+    async def _post_status(self, repo: str, inst: int, sha: str, evaluation: Evaluation, target_url: str) -> None:
+        state, description = report.status(evaluation)
+        body: dict[str, object] = {"state": state, "description": description, "context": report.STATUS_CONTEXT}
+        if target_url.startswith("https://"):
+            body["target_url"] = target_url
+        await self.gh.request("POST", f"/repos/{repo}/statuses/{sha}", installation=inst, purpose="write", json=body)
+
+    async def _update_comment(self, repo: str, inst: int, pr: PullRequest, evaluation: Evaluation) -> None:
+        """One comment per pull request, edited in place; never re-sent unchanged."""
+        body = report.comment_body(evaluation)
+        digest = report.body_hash(body)
+        has_news = bool(evaluation.config_error) or bool(evaluation.result and evaluation.result.findings)
+        known = self.state.comment(repo, pr.number)
+        if known is not None:
+            comment_id, old_digest = known
+            if old_digest == digest:
+                return
+            edited = await self.gh.request(
+                "PATCH",
+                f"/repos/{repo}/issues/comments/{comment_id}",
+                installation=inst,
+                purpose="write",
+                json={"body": body},
+                allow=(404,),
+            )
+            if edited.status_code != 404:
+                self.state.remember_comment(repo, pr.number, comment_id, digest)
+                return
+            self.state.forget_comment(repo, pr.number)  # deleted by someone
+        else:
+            found = await self._find_comment(repo, inst, pr.number)
+            if found is not None:
+                comment_id, old_body = found
+                if report.body_hash(old_body) != digest:
+                    await self.gh.request(
+                        "PATCH",
+                        f"/repos/{repo}/issues/comments/{comment_id}",
+                        installation=inst,
+                        purpose="write",
+                        json={"body": body},
+                    )
+                self.state.remember_comment(repo, pr.number, comment_id, digest)
+                return
+        if not has_news:
+            return  # a pull request that was always clean gets no comment
+        created = await self.gh.request(
+            "POST",
+            f"/repos/{repo}/issues/{pr.number}/comments",
+            installation=inst,
+            purpose="write",
+            json={"body": body},
+        )
+        self.state.remember_comment(repo, pr.number, int(created.json()["id"]), digest)
+
+    async def _find_comment(self, repo: str, inst: int, number: int) -> tuple[int, str] | None:
+        """Our earlier comment, found by its hidden marker (written by a bot)."""
+        async for page in self.gh.paginate(
+            f"/repos/{repo}/issues/{number}/comments", installation=inst, max_items=3000, purpose="write"
+        ):
+            for item in page:
+                if not isinstance(item, dict):
+                    continue
+                body = item.get("body")
+                user = item.get("user") if isinstance(item.get("user"), dict) else {}
+                if isinstance(body, str) and report.COMMENT_MARKER in body and (user or {}).get("type") == "Bot":
+                    return int(item["id"]), body
+        return None
+
+    # -- start-up reconcile ---------------------------------------------------
+
+    async def _reconcile_safely(self) -> None:
+        try:
+            queued = await self.reconcile()
+            if queued:
+                log.info("reconcile queued %d pull requests without a completed guardian check", queued)
+                self.notify()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the reconcile is best effort
+            log.warning("reconcile stopped: %s", exc)
+
+    async def reconcile(self) -> int:
+        """Queue open pull requests of known installations whose head has no
+        completed guardian check run.
+
+        Bounded: at most ``reconcile_limit`` pull requests are examined and
+        about twice as many listing requests made; it stops early when an
+        installation's rate limit runs low (the client also waits out a
+        limit that is spent)."""
+        limit = self.settings.reconcile_limit
+        budget = _Budget(pulls=limit, listings=2 * limit + 2)
+        queued = 0
+        marker = f"reconcile:{int(time.time())}"
+        for inst in self.state.installations():
+            try:
+                async for repo, item in self._open_pulls(inst, budget):
+                    spec = await self._needs_check(repo, inst, item)
+                    if spec is not None:
+                        recorded = self.queue.record(f"{marker}:{repo}:{spec.head_sha}", "reconcile", [spec])
+                        queued += recorded.queued
+            except GitHubError as exc:
+                log.warning("reconcile skipped installation %d: %s", inst, exc)
+            if budget.spent:
+                break
+        return queued
+
+    async def _open_pulls(self, inst: int, budget: _Budget) -> AsyncIterator[tuple[str, dict[str, object]]]:
+        """(repository, pull request) of an installation, newest updates first, within the budget."""
+
+        def low() -> bool:
+            remaining = self.gh.remaining(inst)
+            if remaining is not None and remaining < RECONCILE_RESERVE:
+                log.warning("reconcile stops: %d requests left for installation %d", remaining, inst)
+                budget.spent = True
+            return budget.spent
+
+        async for repos in self.gh.paginate("/installation/repositories", installation=inst, key="repositories"):
+            for repo_item in repos:
+                name = str(repo_item.get("full_name", "")) if isinstance(repo_item, dict) else ""
+                if not name:
+                    continue
+                async for pulls in self.gh.paginate(
+                    f"/repos/{name}/pulls",
+                    installation=inst,
+                    params={"state": "open", "sort": "updated", "direction": "desc"},
+                ):
+                    for item in pulls:
+                        if budget.pulls <= 0 or low():
+                            budget.spent = True
+                            return
+                        budget.pulls -= 1
+                        if isinstance(item, dict):
+                            yield name, item
+                    budget.listings -= 1
+                    if budget.listings <= 0 or low():
+                        budget.spent = True
+                        return
+            budget.listings -= 1
+            if budget.listings <= 0 or low():
+                budget.spent = True
+                return
+
+    async def _needs_check(self, repo: str, inst: int, pr: dict[str, object]) -> JobSpec | None:
+        head = pr.get("head") if isinstance(pr.get("head"), dict) else {}
+        base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
+        assert isinstance(head, dict) and isinstance(base, dict)
+        sha = str(head.get("sha") or "")
+        number = pr.get("number")
+        if not sha or not isinstance(number, int):
+            return None
+        data = await self.gh.get_json(
+            f"/repos/{repo}/commits/{sha}/check-runs",
+            installation=inst,
+            params={"check_name": report.CHECK_NAME, "filter": "latest"},
+        )
+        runs = data.get("check_runs", []) if isinstance(data, dict) else []
+        for run in runs if isinstance(runs, list) else []:
+            if not isinstance(run, dict) or run.get("status") != "completed":
+                continue
+            app = run.get("app") if isinstance(run.get("app"), dict) else {}
+            if not self.settings.app_id.isdigit() or str((app or {}).get("id")) == self.settings.app_id:
+                return None
+        return JobSpec(
+            repo,
+            inst,
+            sha,
+            pr=number,
+            base_sha=str(base.get("sha") or "") or None,
+            base_ref=str(base.get("ref") or "") or None,
+            reason="reconcile",
+        )

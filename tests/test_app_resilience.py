@@ -1,0 +1,279 @@
+"""When GitHub or the App misbehaves: retries, rate limits, expired tokens,
+a killed process, and the start-up reconcile. Real HTTP both ways."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fake_github import (
+    ROOT,
+    SECRET,
+    AppEnv,
+    deliver,
+    installation_event,
+    pull_request_event,
+    wait_for,
+)
+
+BAD_PY = b"import optimization_engine.core\n"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[AppEnv]:
+    with AppEnv(str(tmp_path / "app.sqlite3")) as env:
+        yield env
+
+
+def test_502_then_200_still_ends_in_a_completed_check_run(env: AppEnv) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    env.fake.fail("GET", r"/pulls/1/files$", 502, body={"message": "Server Error"})
+    env.fake.fail("PATCH", r"/check-runs/\d+$", 502, times=2)
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    run = env.wait_completed(repo, head)
+    assert run["conclusion"] == "failure"
+    assert [r.status for r in env.fake.calls("GET", r"/pulls/1/files$")] == [502, 200]
+    assert [r.status for r in env.fake.calls("PATCH", r"/check-runs/")] == [502, 502, 200]
+    assert len(env.fake.calls("POST", r"/check-runs$")) == 1
+    env.wait_idle()
+    assert env.queue.jobs()[0]["attempts"] == 1  # the client retried; the job never had to
+
+
+def test_429_with_retry_after_is_honoured_and_the_check_run_completes(env: AppEnv) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    env.fake.fail("POST", r"/check-runs$", 429, headers={"Retry-After": "1"}, body={"message": "slow down"})
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    run = env.wait_completed(repo, head)
+    assert run["conclusion"] == "failure"
+    attempts = env.fake.calls("POST", r"/check-runs$")
+    assert [r.status for r in attempts] == [429, 201]
+    env.wait_idle()
+    assert env.queue.jobs()[0]["attempts"] == 1  # waited as told, within the same attempt
+
+
+def test_an_exhausted_rate_limit_waits_for_its_reset(env: AppEnv) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    reset = str(int(time.time()) + 1)
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
+    env.fake.fail("GET", r"/git/trees/", 403, headers=headers, body={"message": "API rate limit exceeded"})
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    assert env.wait_completed(repo, head)["conclusion"] == "failure"
+    assert env.fake.calls("GET", r"/git/trees/")[0].status == 403
+    env.wait_idle()
+    assert env.queue.jobs()[0]["attempts"] == 1
+
+
+def test_a_long_rate_limit_puts_the_job_back_in_the_queue(tmp_path: Path) -> None:
+    with AppEnv(str(tmp_path / "app.sqlite3"), max_retry_wait=0.2) as env:
+        repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+        env.fake.fail("GET", r"/pulls/1$", 429, headers={"Retry-After": "1"})
+        env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+        wait_for(lambda: env.queue.jobs()[0]["state"] == "queued" and env.queue.jobs()[0]["error"])
+        assert "rate limited" in str(env.queue.jobs()[0]["error"])
+        assert env.wait_completed(repo, head)["conclusion"] == "failure"
+
+
+def test_a_permission_error_fails_the_job_without_retrying(env: AppEnv) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    env.fake.fail("GET", r"/git/trees/", 403, body={"message": "Resource not accessible by integration"}, times=5)
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    run = env.wait_completed(repo, head)
+    # The check run says what went wrong instead of staying "in progress" forever.
+    assert run["conclusion"] == "failure"
+    assert "Resource not accessible by integration" in str(run["output"]["summary"])
+    env.wait_idle()
+    job = env.queue.jobs()[0]
+    assert (job["state"], job["attempts"]) == ("failed", 1)
+
+
+def test_a_revoked_installation_token_is_replaced_once(env: AppEnv) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    env.wait_completed(repo, head)
+    env.wait_idle()
+    assert len(env.fake.calls("POST", r"/access_tokens$")) == 1  # cached across the job's requests
+    env.fake.revoke_tokens()
+    env.deliver("pull_request", pull_request_event(repo, 1, "reopened"))
+    wait_for(lambda: len(env.completed_runs(repo, head)) == 2)
+    assert len(env.fake.calls("POST", r"/access_tokens$")) == 2
+    assert 401 in [r.status for r in env.fake.requests]
+
+
+def test_the_app_jwt_has_the_claims_github_requires(env: AppEnv) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    before = int(time.time())
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    env.wait_completed(repo, head)
+    claims = env.fake.jwt_claims[0]  # verified with the App's public key, RS256
+    assert claims["iss"] == str(env.settings.app_id)
+    assert before - 61 <= int(claims["iat"]) <= before - 59 + 2
+    assert int(claims["exp"]) - int(claims["iat"]) <= 600
+
+
+def test_tokens_are_refreshed_a_minute_before_they_expire(tmp_path: Path) -> None:
+    with AppEnv(str(tmp_path / "app.sqlite3")) as env:
+        env.fake.token_ttl = 50  # already inside the one-minute margin
+        repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+        env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+        env.wait_completed(repo, head)
+        env.wait_idle()
+        assert len(env.fake.calls("POST", r"/access_tokens$")) > 3
+
+
+# -- a killed process ----------------------------------------------------------------
+
+
+def _serve_subprocess(env: AppEnv, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, socket.socket]:
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(env.settings.private_key)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
+    variables.update(
+        GUARDIAN_WEBHOOK_SECRET=SECRET,
+        GUARDIAN_APP_ID=env.settings.app_id,
+        GUARDIAN_PRIVATE_KEY_PATH=str(key_file),
+        GUARDIAN_GITHUB_API_URL=env.fake.url,
+        GUARDIAN_DB_PATH=env.settings.db_path,
+        GUARDIAN_RETRY_BACKOFF="0.01",
+        GUARDIAN_POLL_INTERVAL="0.05",
+        GUARDIAN_RECONCILE_LIMIT="0",
+        GUARDIAN_LOG_LEVEL="WARNING",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--fd", str(sock.fileno())],
+        cwd=ROOT,
+        env=variables,
+        pass_fds=[sock.fileno()],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("the App subprocess did not start")
+        time.sleep(0.05)
+    return proc, url, sock
+
+
+def test_a_killed_workers_job_completes_after_restart(tmp_path: Path) -> None:
+    with AppEnv(str(tmp_path / "app.sqlite3"), serve=False) as env:
+        repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY, "data/cache.sqlite": b"db"})
+        held = env.fake.hold("GET", r"/pulls/1/files$")
+        proc, url, sock = _serve_subprocess(env, tmp_path)
+        try:
+            response = deliver(env.client, url, SECRET, "pull_request", pull_request_event(repo, 1, "opened"))
+            assert response.status_code == 202
+            assert held.arrived.wait(10)  # mid-job: the check run exists, the evaluation is under way
+            assert [r["status"] for r in repo.check_runs] == ["in_progress"]
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            sock.close()
+        held.release.set()
+        assert repo.check_runs[0]["status"] == "in_progress"
+
+        proc, url, sock = _serve_subprocess(env, tmp_path)
+        try:
+            run = env.wait_completed(repo, head)
+            wait_for(lambda: len(repo.bot_comments(1)) == 1)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            sock.close()
+        # The same check run was completed: no second one, none left in progress.
+        assert len(repo.check_runs) == 1 and run is repo.check_runs[0]
+        assert run["conclusion"] == "failure"
+        assert {str(n["title"]) for n in run["annotations"]} == {
+            "guardian forbidden-import",
+            "guardian gitignore-required",
+        }
+
+
+def test_a_job_killed_between_annotation_batches_sends_each_annotation_once(tmp_path: Path) -> None:
+    with AppEnv(str(tmp_path / "app.sqlite3"), serve=False) as env:
+        lines = b"".join(b"import optimization_engine.mod%d\n" % i for i in range(120))
+        repo, _base, head = env.repo_with_pr({"src/legacy.py": lines})
+        # The first batch goes through; the process dies while the second is in flight.
+        held = env.fake.hold("PATCH", r"/check-runs/\d+$", after=1, discard=True)
+        proc, url, sock = _serve_subprocess(env, tmp_path)
+        try:
+            deliver(env.client, url, SECRET, "pull_request", pull_request_event(repo, 1, "opened"))
+            assert held.arrived.wait(10)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            sock.close()
+        held.release.set()
+        assert len(repo.check_runs[0]["annotations"]) == 50
+
+        proc, url, sock = _serve_subprocess(env, tmp_path)
+        try:
+            run = env.wait_completed(repo, head)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            sock.close()
+        assert len(repo.check_runs) == 1
+        assert sorted(n["start_line"] for n in run["annotations"]) == list(range(1, 121))
+        assert run["annotation_batches"] == [50, 50, 20]
+
+
+# -- start-up reconcile ----------------------------------------------------------------
+
+
+def test_on_start_up_open_prs_without_a_completed_check_are_evaluated(tmp_path: Path) -> None:
+    with AppEnv(str(tmp_path / "app.sqlite3"), reconcile_limit=10) as env:
+        repo, base, head1 = env.repo_with_pr({"src/one.py": BAD_PY}, number=1)
+        head2 = repo.commit({".gitignore": b"x\n", "src/two.py": BAD_PY})
+        repo.open_pr(2, base, head2)
+        env.deliver("installation", installation_event(1, [repo]))
+        # PR 2 was checked before the App went down; PR 1's webhook was lost.
+        repo.check_runs.append(
+            {
+                "id": 999,
+                "name": "guardian",
+                "head_sha": head2,
+                "status": "completed",
+                "conclusion": "success",
+                "app": {"id": int(env.settings.app_id)},
+                "output": {},
+                "annotations": [],
+            }
+        )
+        env.stop_app()
+        env.start_app()
+        run = env.wait_completed(repo, head1)
+        assert run["conclusion"] == "failure"
+        env.wait_idle()
+        assert [r.body["head_sha"] for r in env.fake.calls("POST", r"/check-runs$")] == [head1]
+
+
+def test_the_reconcile_is_bounded(tmp_path: Path) -> None:
+    with AppEnv(str(tmp_path / "app.sqlite3"), reconcile_limit=2) as env:
+        repo, base, _head = env.repo_with_pr({"src/one.py": BAD_PY}, number=1)
+        for number in range(2, 6):
+            repo.open_pr(number, base, repo.commit({"src/n.py": b"x = %d\n" % number}))
+        env.deliver("installation", installation_event(1, [repo]))
+        env.stop_app()
+        env.start_app()
+        wait_for(lambda: len(env.fake.calls("POST", r"/check-runs$")) == 2)
+        env.wait_idle()
+        assert len(env.fake.calls("GET", r"/commits/[0-9a-f]+/check-runs$")) == 2
+        assert len(env.fake.calls("POST", r"/check-runs$")) == 2
