@@ -103,10 +103,20 @@ class PolicyCache:
             self._items.popitem(last=False)
 
 
+#: Open pull requests looked through for a fork's head (most recently updated first).
+MAX_OPEN_PULLS = 1000
+
+
 async def find_pull_request(gh: GitHubClient, repo: str, installation: int, head_sha: str) -> PullRequest | None:
     """The open pull request whose head is ``head_sha`` (a fork's check suite
-    names none)."""
-    async for page in gh.paginate(f"/repos/{repo}/pulls", installation=installation, params={"state": "open"}):
+    names none). A push updates its pull request, so the newest updates come
+    first and the search stops after ``MAX_OPEN_PULLS``."""
+    async for page in gh.paginate(
+        f"/repos/{repo}/pulls",
+        installation=installation,
+        params={"state": "open", "sort": "updated", "direction": "desc"},
+        max_items=MAX_OPEN_PULLS,
+    ):
         for item in page:
             if isinstance(item, dict) and isinstance(item.get("head"), dict) and item["head"].get("sha") == head_sha:
                 return PullRequest.from_api(item)
@@ -124,8 +134,8 @@ class Evaluator:
         self.gh = gh
         self.settings = settings
         self.policies = PolicyCache()
-        #: pyproject.toml blobs without a [tool.guardian] table.
-        self._not_config: set[str] = set()
+        #: pyproject.toml blobs without a [tool.guardian] table (LRU, as the policies).
+        self._not_config: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     async def _policy(self, repo: str, installation: int, base_root: object, fetcher: BlobFetcher) -> Policy:
         """The base branch's policy: ``.guardian.toml``, else ``[tool.guardian]``
@@ -138,6 +148,7 @@ class Evaluator:
                 continue
             key = f"{name}:{entry.oid}"
             if key in self._not_config:
+                self._not_config.move_to_end(key)
                 continue
             cached = self.policies.get(key)
             if cached is None:
@@ -145,7 +156,9 @@ class Evaluator:
                 if data is None:
                     continue
                 if name == "pyproject.toml" and (b"tool.guardian" not in data or _no_table(data, name)):
-                    self._not_config.add(key)
+                    self._not_config[key] = None
+                    while len(self._not_config) > 1024:
+                        self._not_config.popitem(last=False)
                     continue
                 try:
                     cached = load_policy_bytes(data, name)

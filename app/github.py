@@ -13,6 +13,8 @@ policy is explicit:
 - 401 on an installation token: the token is dropped, fetched again, and the
   request retried once.
 - Any other 4xx raises ``GitHubError`` at once (retrying will not help).
+- Every answer's body is read as a stream and abandoned past a size bound
+  (``max_response_bytes``, or the caller's own, e.g. a blob's): ``TooLarge``.
 
 The client remembers the last rate-limit headers per credential and waits
 before a request it knows would be refused.
@@ -58,6 +60,18 @@ class RateLimited(GitHubError):
     def __init__(self, method: str, path: str, retry_at: float) -> None:
         super().__init__(429, method, path, f"rate limited until {time.strftime('%H:%M:%S', time.gmtime(retry_at))}")
         self.retry_at = retry_at
+
+
+class TooLarge(GitHubError):
+    """An answer's body passed the size bound; it was not read to the end."""
+
+    def __init__(self, method: str, path: str, limit: int) -> None:
+        super().__init__(413, method, path, f"answer larger than {limit:,} bytes; not read")
+        self.limit = limit
+
+
+class _Overflow(Exception):
+    """Raised by ``GitHubClient._send`` when a body passes its bound."""
 
 
 class CallCounter:
@@ -121,6 +135,11 @@ class GitHubClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        logs.SCRUBBER.discard(self._jwt[0])
+        for token, _expires in self._tokens.values():
+            logs.SCRUBBER.discard(token)
+        self._tokens.clear()
+        self._jwt = ("", 0.0)
 
     # -- credentials --------------------------------------------------------
 
@@ -139,6 +158,8 @@ class GitHubClient:
             self._key = load_pem_private_key(self.settings.private_key.encode(), password=None)
         claims = {"iat": now - 60, "exp": now - 60 + 600, "iss": self.settings.app_id}
         token = jwt.encode(claims, self._key, algorithm="RS256")  # type: ignore[arg-type]
+        logs.SCRUBBER.discard(self._jwt[0])
+        logs.SCRUBBER.add(token)
         self._jwt = (token, float(now - 60 + 600))
         return token
 
@@ -155,6 +176,8 @@ class GitHubClient:
             response = await self.request("POST", f"/app/installations/{installation_id}/access_tokens", purpose="auth")
             data = response.json()
             token = str(data["token"])
+            # The scrubber holds the tokens in use, not every token ever issued.
+            logs.SCRUBBER.discard(self._tokens.get(installation_id, ("", 0.0))[0])
             logs.SCRUBBER.add(token)
             self._tokens[installation_id] = (
                 token,
@@ -162,8 +185,13 @@ class GitHubClient:
             )
             return token
 
-    def forget_token(self, installation_id: int) -> None:
-        self._tokens.pop(installation_id, None)
+    def forget_token(self, installation_id: int, token: str | None = None) -> None:
+        """Drop the cached token (only if it is still ``token``: a request
+        refused with an old token must not throw away a fresh one)."""
+        cached = self._tokens.get(installation_id)
+        if cached is not None and (token is None or cached[0] == token):
+            del self._tokens[installation_id]
+            logs.SCRUBBER.discard(cached[0])
 
     # -- requests -----------------------------------------------------------
 
@@ -216,9 +244,13 @@ class GitHubClient:
         accept: str = "application/vnd.github+json",
         purpose: str = "read",
         allow: tuple[int, ...] = (),
+        max_bytes: int | None = None,
     ) -> httpx.Response:
         """Send one request with the retry policy; statuses in ``allow`` are
-        returned instead of raised (e.g. 404 for "no such file")."""
+        returned instead of raised (e.g. 404 for "no such file"). A body
+        larger than ``max_bytes`` (default: the ``max_response_bytes``
+        setting) raises ``TooLarge`` without being read to its end."""
+        limit = self.settings.max_response_bytes if max_bytes is None else max_bytes
         if path.startswith(("http://", "https://")):
             if not path.startswith(self.base_url + "/"):
                 raise GitHubError(0, method, path, "refusing to send credentials outside the API base URL")
@@ -230,15 +262,23 @@ class GitHubClient:
         while True:
             await self._wait_for_known_limit(key, method, path)
             if installation is not None:
-                auth = "token " + await self.installation_token(installation)
+                credential = await self.installation_token(installation)
+                auth = "token " + credential
             else:
-                auth = "Bearer " + self.app_jwt()
+                credential = self.app_jwt()
+                auth = "Bearer " + credential
             if counter is not None:
                 counter.add(purpose)
             try:
-                response = await self.http.request(
-                    method, path, json=json, params=params, headers={"Authorization": auth, "Accept": accept}
+                response = await self._send(
+                    self.http.build_request(
+                        method, path, json=json, params=params, headers={"Authorization": auth, "Accept": accept}
+                    ),
+                    limit,
                 )
+            except _Overflow:
+                self.metrics.github_calls.inc("too_large")
+                raise TooLarge(method, path, limit) from None
             except httpx.TransportError as exc:  # timeouts, refused or reset connections
                 self.metrics.github_calls.inc("error")
                 if attempt >= self.settings.http_retries:
@@ -253,7 +293,7 @@ class GitHubClient:
             self._remember_limit(key, response)
             if status == 401 and installation is not None and not refreshed:
                 # The token was revoked or expired early: fetch a new one once.
-                self.forget_token(installation)
+                self.forget_token(installation, credential)
                 refreshed = True
                 continue
             if status in (403, 429):
@@ -276,6 +316,33 @@ class GitHubClient:
             if status >= 400 and status not in allow:
                 raise GitHubError(status, method, path, _message(response))
             return response
+
+    async def _send(self, request: httpx.Request, limit: int) -> httpx.Response:
+        """Send ``request`` and read its body, at most ``limit`` bytes (decoded)."""
+        response = await self.http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            encoded = response.headers.get("content-encoding", "identity") not in ("", "identity")
+            if declared.isdigit() and int(declared) > limit and not encoded:
+                raise _Overflow
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise _Overflow
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        # The body is decoded already: the copy must not claim an encoding.
+        headers = [(k, v) for k, v in response.headers.multi_items() if k not in ("content-encoding", "content-length")]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=request,
+            extensions=response.extensions,
+        )
 
     async def _wait_for_known_limit(self, key: str, method: str, path: str) -> None:
         known = self._limits.get(key)

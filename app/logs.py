@@ -22,25 +22,68 @@ LOGGER_NAME = "guardian.app"
 _EXTRA_FIELDS = ("event", "action", "repo", "sha", "pr", "status", "duration_ms", "outcome", "installation")
 
 
+#: Credentials recognisable by their shape (GitHub tokens, JWTs), scrubbed
+#: even when nobody registered them.
+_TOKEN_SHAPES = (
+    r"\b(?:gh[pousr]_[A-Za-z0-9_]{20,}|github_pat_[A-Za-z0-9_]{20,})"
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+)
+
+
 class Scrubber:
-    """Replaces known secret values with ``***`` in rendered log lines."""
+    """Replaces known secret values, and anything shaped like a GitHub token
+    or a JWT, with ``***`` in rendered log lines.
+
+    A value is also scrubbed as JSON writes it (quotes, backslashes and
+    control characters escaped), since lines are scrubbed after encoding.
+    Short-lived values (installation tokens, the App's JWT) are ``discard``-ed
+    when replaced, so the set stays as small as the credentials in use.
+    """
 
     def __init__(self) -> None:
-        self._secrets: set[str] = set()
+        import re
+
+        self._secrets: dict[str, int] = {}
+        #: The values, longest first (a secret containing another is replaced whole).
+        self._ordered: tuple[str, ...] = ()
+        self._shapes = re.compile(_TOKEN_SHAPES)
+
+    @staticmethod
+    def _forms(secret: str) -> set[str]:
+        forms = {secret, json.dumps(secret, ensure_ascii=False)[1:-1]}
+        # A PEM key might be logged line by line; scrub its body lines too.
+        for line in secret.splitlines():
+            if len(line) >= 16 and "-----" not in line:
+                forms.add(line)
+        return {form for form in forms if len(form) >= 6}
 
     def add(self, secret: str) -> None:
-        if secret and len(secret) >= 6:
-            self._secrets.add(secret)
-            # A PEM key might be logged line by line; scrub its body lines too.
-            for line in secret.splitlines():
-                if len(line) >= 16 and "-----" not in line:
-                    self._secrets.add(line)
+        if not secret or len(secret) < 6:
+            return
+        for form in self._forms(secret):
+            self._secrets[form] = self._secrets.get(form, 0) + 1
+        self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+
+    def discard(self, secret: str) -> None:
+        """Forget a value added before (each ``add`` needs its ``discard``)."""
+        if not secret or len(secret) < 6:
+            return
+        for form in self._forms(secret):
+            count = self._secrets.get(form, 0)
+            if count <= 1:
+                self._secrets.pop(form, None)
+            else:
+                self._secrets[form] = count - 1
+        self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+
+    def __len__(self) -> int:
+        return len(self._secrets)
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, "***")
-        return text
+        return self._shapes.sub("***", text)
 
 
 class JsonFormatter(logging.Formatter):

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app import logs
 from app.evaluate import warm_up
-from app.events import decide
+from app.events import EVENTS, decide
 from app.github import GitHubClient
 from app.metrics import Metrics
 from app.queue import SqliteQueue
@@ -146,7 +146,9 @@ def create_app(
             response, outcome = await _handle(request, delivery, event)
         finally:
             logs.delivery_id.reset(token)
-        metrics.deliveries.inc(event or "none", outcome)
+        # The header is the sender's to choose (the signature is not checked
+        # yet for every outcome): only known names become label values.
+        metrics.deliveries.inc(event if event in EVENTS else "other" if event else "none", outcome)
         metrics.ack_seconds.observe(time.perf_counter() - started)
         return response
 

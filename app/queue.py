@@ -118,6 +118,8 @@ _JOB_COLUMNS = (
 )
 #: Finished jobs and delivery ids are kept this long (GitHub redelivers for 3 days).
 RETENTION_SECONDS = 7 * 24 * 3600
+#: How often a running process drops what is past retention.
+PRUNE_INTERVAL = 3600.0
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -140,6 +142,7 @@ class SqliteQueue:
         self.db = connect(path)
         self.db.executescript(_SCHEMA)
         self._clock = clock
+        self._pruned = 0.0
         self.prune()
 
     def _now(self) -> float:
@@ -315,16 +318,20 @@ class SqliteQueue:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def prune(self) -> None:
-        cutoff = self._now() - RETENTION_SECONDS
-        with self._transaction():
-            self.db.execute("DELETE FROM deliveries WHERE received < ?", (cutoff,))
-            self.db.execute("DELETE FROM jobs WHERE state IN ('done', 'skipped', 'failed') AND updated < ?", (cutoff,))
+        _prune(self.db, self._now())
+        self._pruned = self._now()
 
     def housekeeping(self) -> None:
         """Periodic upkeep, run in a thread (its own connection): move the
-        write-ahead log into the database, so the log stays small."""
-        db = sqlite3.connect(self.path, timeout=10.0)
+        write-ahead log into the database, so the log stays small, and drop
+        finished jobs and delivery ids past their retention (at most hourly),
+        so a process that runs for months keeps a small file."""
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         try:
+            now = self._now()
+            if now - self._pruned >= PRUNE_INTERVAL:
+                _prune(db, now)
+                self._pruned = now
             db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
             db.close()
@@ -334,6 +341,13 @@ class SqliteQueue:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
+
+
+def _prune(db: sqlite3.Connection, now: float) -> None:
+    cutoff = now - RETENTION_SECONDS
+    with _Transaction(db):
+        db.execute("DELETE FROM deliveries WHERE received < ?", (cutoff,))
+        db.execute("DELETE FROM jobs WHERE state IN ('done', 'skipped', 'failed') AND updated < ?", (cutoff,))
 
 
 class _Transaction:

@@ -36,6 +36,10 @@ class Settings:
     #: Content rules never read a blob larger than this (and the policy's own
     #: ``max-content-size``, whichever is smaller).
     max_blob_bytes: int = 5 * 1024 * 1024
+    #: No answer from GitHub is read past this many bytes (a recursive tree
+    #: listing stops at about 7 MB; a page of 100 changed files with patches
+    #: stays well under it).
+    max_response_bytes: int = 64 * 1024 * 1024
     blob_concurrency: int = 8
     #: Annotations sent per check run (50 per request); the summary counts the rest.
     max_annotations: int = 500
@@ -80,6 +84,13 @@ def _size(text: str) -> int:
 
 
 #: Settings field, environment variable, parser.
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
 _OPTIONAL: tuple[tuple[str, str, object], ...] = (
     ("api_url", "GUARDIAN_GITHUB_API_URL", str),
     ("db_path", "GUARDIAN_DB_PATH", str),
@@ -87,6 +98,7 @@ _OPTIONAL: tuple[tuple[str, str, object], ...] = (
     ("commit_status", "GUARDIAN_COMMIT_STATUS", _bool),
     ("pr_comment", "GUARDIAN_PR_COMMENT", _bool),
     ("max_blob_bytes", "GUARDIAN_MAX_BLOB_SIZE", _size),
+    ("max_response_bytes", "GUARDIAN_MAX_RESPONSE_SIZE", _size),
     ("blob_concurrency", "GUARDIAN_BLOB_CONCURRENCY", _INT),
     ("max_annotations", "GUARDIAN_MAX_ANNOTATIONS", _INT),
     ("http_timeout", "GUARDIAN_HTTP_TIMEOUT", _FLOAT),
@@ -96,7 +108,7 @@ _OPTIONAL: tuple[tuple[str, str, object], ...] = (
     ("job_attempts", "GUARDIAN_JOB_ATTEMPTS", _INT),
     ("reconcile_limit", "GUARDIAN_RECONCILE_LIMIT", _INT),
     ("max_tree_requests", "GUARDIAN_MAX_TREE_REQUESTS", _INT),
-    ("log_level", "GUARDIAN_LOG_LEVEL", str),
+    ("log_level", "GUARDIAN_LOG_LEVEL", _log_level),
     ("poll_interval", "GUARDIAN_POLL_INTERVAL", _FLOAT),
 )
 
@@ -139,7 +151,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     if "\\n" in key and "\n" not in key.strip():
         key = key.replace("\\n", "\n")
     if "PRIVATE KEY" not in key:
-        raise SettingsError("GUARDIAN_PRIVATE_KEY: not a PEM private key (expected '-----BEGIN ... PRIVATE KEY-----')")
+        source = (
+            "GUARDIAN_PRIVATE_KEY" if env.get("GUARDIAN_PRIVATE_KEY") else f"GUARDIAN_PRIVATE_KEY_PATH ({key_path})"
+        )
+        raise SettingsError(f"{source}: not a PEM private key (expected '-----BEGIN ... PRIVATE KEY-----')")
     values: dict[str, object] = {}
     for name, var, parse in _OPTIONAL:
         raw = env.get(var)
@@ -156,7 +171,13 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
 def validate(settings: Settings) -> Settings:
     if not settings.webhook_secret:
         raise SettingsError("GUARDIAN_WEBHOOK_SECRET is not set: the App refuses webhooks it cannot verify")
-    for name, minimum in (("workers", 1), ("blob_concurrency", 1), ("http_retries", 0), ("job_attempts", 1)):
+    for name, minimum in (
+        ("workers", 1),
+        ("blob_concurrency", 1),
+        ("http_retries", 0),
+        ("job_attempts", 1),
+        ("max_response_bytes", 1024),
+    ):
         if getattr(settings, name) < minimum:
             var = next(v for field, v, _parse in _OPTIONAL if field == name)
             raise SettingsError(f"{var}: must be at least {minimum}")

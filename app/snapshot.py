@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 
-from app.github import GitHubError, current_calls
+from app.github import GitHubError, TooLarge, current_calls
 from guardian.model import MODE_SUBMODULE, FileEntry, Snapshot
 
 TYPE_CHECKING = False
@@ -91,6 +91,8 @@ class BlobFetcher:
         self.thread_timeout = 120.0
 
     async def fetch(self, entry: FileEntry) -> bytes | None:
+        """The blob's bytes; None when it is missing, refused or larger than
+        ``max_bytes`` (whatever size the listing gave, the download stops there)."""
         if entry.size > self.max_bytes or entry.is_submodule or not entry.oid:
             return None
         async with self._limit:
@@ -101,16 +103,29 @@ class BlobFetcher:
                     installation=self.installation,
                     accept="application/vnd.github.raw+json",
                     purpose="blob",
+                    # Room for base64 (4/3, plus line breaks) from a server that ignores the raw media type.
+                    max_bytes=self.max_bytes * 14 // 10 + 4096,
                 )
             except GitHubError as exc:
-                if exc.status in (404, 403, 409, 422):
-                    return None  # missing or refused blob: the engine reports the file as skipped
+                if isinstance(exc, TooLarge) or exc.status in (404, 403, 409, 422):
+                    return None  # missing, refused or too large: the engine reports the file as not read
                 raise
+        data: bytes = response.content
         if response.headers.get("content-type", "").startswith("application/json"):
-            data = response.json()  # a server that ignored the raw media type
-            content = data.get("content", "") if isinstance(data, dict) else ""
-            return base64.b64decode(content) if data.get("encoding") == "base64" else str(content).encode()
-        return response.content[: self.max_bytes + 1]
+            try:
+                answer = response.json()
+            except ValueError:
+                return None
+            answer = answer if isinstance(answer, dict) else {}
+            content = str(answer.get("content") or "")
+            if answer.get("encoding") == "base64":
+                try:
+                    data = base64.b64decode(content)
+                except ValueError:
+                    return None
+            else:
+                data = content.encode("utf-8", "surrogateescape")
+        return data if len(data) <= self.max_bytes else None
 
     async def fetch_all(self, entries: Iterable[FileEntry]) -> dict[str, bytes | None]:
         unique: dict[str, FileEntry] = {}

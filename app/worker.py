@@ -39,6 +39,11 @@ log = logs.get("worker")
 RECONCILE_RESERVE = 200
 
 
+def _scrubbed(exc: BaseException) -> str:
+    """An error as the check run and the queue may show it: no secret in it."""
+    return logs.SCRUBBER.scrub(str(exc) or type(exc).__name__)
+
+
 def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -96,21 +101,45 @@ class Worker:
         self.wakeup.set()
 
     async def _loop(self) -> None:
+        failures = 0
         while True:
-            self.wakeup.clear()
-            job = self.queue.claim()
-            if job is None:
-                # Sleep until woken (a delivery, a finished job) or a retry
-                # falls due. A due job that claim() passed over waits for its
-                # pull request's running job, whose end wakes us.
-                timeout = self.settings.poll_interval
-                due = self.queue.next_due()
-                if due is not None and due > time.time():
-                    timeout = min(timeout, due - time.time())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), timeout)
-                continue
+            try:
+                await self._step()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a worker must outlive a queue hiccup (a locked database...)
+                failures += 1
+                delay = min(30.0, self.settings.poll_interval * (1 << min(failures, 5)))
+                log.error("worker loop failed (%s: %s); going on in %.1fs", type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+
+    async def _step(self) -> None:
+        """Claim one job and run it, or sleep until there may be one."""
+        self.wakeup.clear()
+        job = self.queue.claim()
+        if job is None:
+            # Sleep until woken (a delivery, a finished job) or a retry
+            # falls due. A due job that claim() passed over waits for its
+            # pull request's running job, whose end wakes us.
+            timeout = self.settings.poll_interval
+            due = self.queue.next_due()
+            if due is not None and due > time.time():
+                timeout = min(timeout, due - time.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), timeout)
+            return
+        try:
             await self.run_job(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # run_job could not record the outcome: hand the job back rather
+            # than leave it "running" (and its pull request blocked) until a restart.
+            with contextlib.suppress(Exception):
+                self.queue.retry(job.id, time.time() + self.settings.poll_interval, _scrubbed(exc))
+            raise
+        finally:
             self.wakeup.set()  # jobs held back behind this one may go now
 
     async def _housekeeping(self, interval: float = 2.0) -> None:
@@ -144,20 +173,20 @@ class Worker:
         except asyncio.CancelledError:
             raise
         except RateLimited as exc:
-            self.queue.retry(job.id, exc.retry_at, str(exc))
+            self.queue.retry(job.id, exc.retry_at, _scrubbed(exc))
             self.metrics.jobs.inc("retried")
             log.warning("job waits for the rate limit: %s", exc, extra=extra)
         except Exception as exc:  # one job's failure must not stop the worker
             permanent = isinstance(exc, GitHubError) and 400 <= exc.status < 500
             if permanent or job.attempts >= self.settings.job_attempts:
                 log.error("job failed: %s", exc, extra=extra, exc_info=not isinstance(exc, GitHubError))
-                await self._give_up(job, run.check_run_id, str(exc))
-                self.queue.fail(job.id, str(exc))
+                await self._give_up(job, run.check_run_id, _scrubbed(exc))
+                self.queue.fail(job.id, _scrubbed(exc))
                 self.metrics.jobs.inc("failed")
             else:
                 delay = min(3600.0, self.settings.retry_backoff * 15 * (1 << max(0, job.attempts - 1)))
                 log.warning("job will retry in %.1fs: %s", delay, exc, extra=extra)
-                self.queue.retry(job.id, time.time() + delay, str(exc))
+                self.queue.retry(job.id, time.time() + delay, _scrubbed(exc))
                 self.metrics.jobs.inc("retried")
         finally:
             self.metrics.evaluation_seconds.observe(time.monotonic() - started)
@@ -245,15 +274,13 @@ class Worker:
 
         GitHub appends annotations on every update, so progress is saved after
         each request and a resumed job (same head, same evaluation) sends only
-        what is missing. A run completed before the process died is left alone.
+        what is missing, then completes the run.
         """
         repo, inst = job.repo, job.installation
         notes = report.annotations_for(evaluation, self.settings.max_annotations)
         title = report.headline(evaluation)
         summary = report.check_summary(evaluation, annotated=len(notes))
         chunks = report.batches(notes) or [[]]
-        if already_sent >= len(chunks):
-            return
         path = f"/repos/{repo}/check-runs/{check_run_id}"
         for index, chunk in enumerate(chunks[:-1]):
             if index < already_sent:
@@ -266,8 +293,12 @@ class Worker:
                 json={"output": {"title": title, "summary": summary, "annotations": chunk}},
             )
             self.queue.set_progress(job.id, index + 1)
+        # The completing request is always sent: a resumed job cannot tell
+        # whether it went out before the process died, and completing a
+        # completed run again only rewrites its output. Its annotations are
+        # the ones not sent yet (none, if a repeated evaluation found fewer).
         output: dict[str, object] = {"title": title, "summary": summary}
-        if chunks[-1]:
+        if chunks[-1] and already_sent < len(chunks):
             output["annotations"] = chunks[-1]
         await self.gh.request(
             "PATCH",
@@ -382,10 +413,20 @@ class Worker:
                 if not isinstance(item, dict):
                     continue
                 body = item.get("body")
-                user = item.get("user") if isinstance(item.get("user"), dict) else {}
-                if isinstance(body, str) and report.COMMENT_MARKER in body and (user or {}).get("type") == "Bot":
+                if isinstance(body, str) and report.COMMENT_MARKER in body and self._is_ours(item):
                     return int(item["id"]), body
         return None
+
+    def _is_ours(self, comment: dict[str, object]) -> bool:
+        """Written by this App: another bot may quote the marker, and its
+        comment is not ours to edit (GitHub would refuse, every push)."""
+        user = comment.get("user")
+        if not isinstance(user, dict) or user.get("type") != "Bot":
+            return False
+        via = comment.get("performed_via_github_app")
+        if isinstance(via, dict) and self.settings.app_id.isdigit():
+            return str(via.get("id")) == self.settings.app_id
+        return True
 
     # -- start-up reconcile ---------------------------------------------------
 

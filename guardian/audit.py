@@ -370,7 +370,7 @@ def _budgets(root: str, prefix: str, config: str | None) -> tuple[list[Budget], 
     from guardian.config import load_policy
     from guardian.sources import IndexSnapshot
 
-    policy = load_policy(config, start=root)
+    policy = load_policy(config, start=os.getcwd())
     rule = policy.rule("dir-budget")
     if rule is None:
         return [], policy.source

@@ -180,6 +180,10 @@ def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
     if to_ref:
         return [(os.environ.get("PRE_COMMIT_FROM_REF") or None, to_ref)]
+    if os.environ.get("PRE_COMMIT") == "1":
+        # pre-commit gives no refs when the push carries a root commit (the
+        # first push of a history): check every blob not on a remote yet.
+        return [(None, os.environ.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD")]
     ranges: list[tuple[str | None, str]] = []
     if sys.stdin is None or sys.stdin.isatty():
         raise GuardianError("--pre-push: no PRE_COMMIT_TO_REF and no refs on standard input; run it from a hook")
@@ -194,37 +198,38 @@ def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
     return ranges
 
 
-def _snapshots(args: argparse.Namespace) -> tuple[list[Snapshot], str]:
-    """The snapshots a check covers, and the directory to find config from."""
+def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
+    """The snapshots a check covers."""
     from guardian import git, sources
 
     if args.paths and (args.all_files or args.rev_range or args.pre_push):
         raise GuardianError("PATHs go with --staged or alone, not with --all-files, --rev-range or --pre-push")
     if args.paths and not args.staged:
-        return [sources.DiskSnapshot(args.paths)], os.getcwd()
+        return [sources.DiskSnapshot(args.paths)]
     root = git.toplevel(os.getcwd())
     if args.staged:
         paths = None
         if args.paths:
             paths = [os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in args.paths]
-        return [sources.IndexSnapshot(root, paths)], root
+        return [sources.IndexSnapshot(root, paths)]
     if args.rev_range:
         base, sep, head = args.rev_range.partition("..")
         if sep and head.startswith("."):
             raise GuardianError(f"--rev-range {args.rev_range!r}: use A..B (two dots), not A...B")
         if not sep:
             base, head = "", args.rev_range
-        return [sources.RangeSnapshot(root, base or None, head or "HEAD")], root
+        return [sources.RangeSnapshot(root, base or None, head or "HEAD")]
     if args.pre_push:
-        return [sources.RangeSnapshot(root, base, head) for base, head in _pre_push_range(root)], root
-    return [sources.IndexSnapshot(root, all_files=True)], root
+        return [sources.RangeSnapshot(root, base, head) for base, head in _pre_push_range(root)]
+    return [sources.IndexSnapshot(root, all_files=True)]
 
 
 def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
     from guardian import engine
 
-    snapshots, start = _snapshots(args)
-    policy = _policy(args, start)
+    snapshots = _snapshots(args)
+    # The nearest configuration from the current directory, whatever the source.
+    policy = _policy(args, os.getcwd())
     baseline = None
     if use_baseline and getattr(args, "baseline", None):
         from guardian.baseline import Baseline
@@ -273,7 +278,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         sys.stderr.write(summary(result) + f" Report written to {args.output}.\n")
     if result.stale:
         sys.stderr.write(
-            f"guardian: {len(result.stale)} baseline entries no longer match; "
+            f"guardian: {len(result.stale)} baseline "
+            f"{'entry no longer matches' if len(result.stale) == 1 else 'entries no longer match'}; "
             f"refresh the baseline with `guardian baseline --output {args.baseline}`\n"
         )
     if args.exit_zero:
@@ -304,7 +310,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     from guardian.sources import WorktreeSnapshot, read_from_disk
 
     root = git.toplevel(os.getcwd())
-    policy = _policy(args, root)
+    policy = _policy(args, os.getcwd())
     snapshot = WorktreeSnapshot(root, args.paths or None)
     edits: dict[str, tuple[bytes, list[str]]] = {}
     fixers = [r for r in policy.rules if r.scope == "file" and type(r).fix_file is not Rule.fix_file]
@@ -330,9 +336,13 @@ def cmd_fix(args: argparse.Namespace) -> int:
             for path, data in rule.fix_repo(snapshot).items():
                 old = edits.get(path, (b"", []))[1]
                 edits[path] = (data, [*old, rule.id])
+    from guardian.report.text_report import printable
+
     for path, (data, rule_ids) in sorted(edits.items()):
         write_atomic(os.path.join(root, path), data)
-        sys.stdout.write(f"fixed {path} ({', '.join(rule_ids)})\n")
+        sys.stdout.write(f"fixed {printable(path)} ({', '.join(rule_ids)})\n")
+    if edits:
+        sys.stdout.write("The fixes are in the working tree: review them and `git add` them before committing.\n")
     result = engine.run(WorktreeSnapshot(root, args.paths or None), policy)
     remaining = render(result, "text", color=use_color(sys.stdout))
     sys.stdout.write(remaining)

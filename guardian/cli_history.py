@@ -112,7 +112,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from guardian.config import load_policy
 
     root = git.toplevel(os.getcwd())
-    policy = load_policy(args.config, start=root, select=args.select, ignore=args.ignore)
+    policy = load_policy(args.config, start=os.getcwd(), select=args.select, ignore=args.ignore)
     baseline = None
     if args.baseline:
         from guardian.baseline import Baseline
@@ -164,7 +164,8 @@ def cmd_history(args: argparse.Namespace) -> int:
             notes.append(f"No blob over the size limit: {args.purge_script} not written.")
     for note in notes:
         sys.stderr.write(f"guardian: {note}\n")
-    if args.exit_zero:
+    if args.exit_zero or args.write_baseline:
+        # Recording a baseline accepts what it records, as `guardian baseline` does.
         return EXIT_CLEAN
     return EXIT_VIOLATIONS if result.errors else EXIT_CLEAN
 

@@ -14,7 +14,9 @@ A policy is TOML. In ``.guardian.toml`` its keys are at the top level; in
     limit = "2 MiB"                 # the rule's own options
 
 A project configuration extends the shipped ``default`` policy unless it says
-otherwise. Tables merge key by key; a list or a value replaces the inherited one.
+otherwise. A file sets what it names: a rule it does not mention keeps its
+inherited settings, and each setting it gives (a value, a list, an option
+table such as ``banned``) replaces the inherited one.
 Every problem is a ``ConfigError`` naming the file, the key and what to do.
 """
 
@@ -185,19 +187,6 @@ def find_config(start: str) -> str | None:
 # -- merging and validation -----------------------------------------------
 
 
-def _merge(base: dict[str, object], over: dict[str, object]) -> dict[str, object]:
-    merged = dict(base)
-    for key, value in over.items():
-        old = merged.get(key)
-        if key != "banned" and isinstance(old, dict) and isinstance(value, dict):
-            # Option tables that are mappings of names (like banned modules)
-            # replace; structural tables (rules, a rule's settings) merge.
-            merged[key] = _merge(old, value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def resolve_extend(name: str, from_source: str) -> tuple[dict[str, object], str]:
     """Load an ``extend`` target: a shipped policy name or a path relative to
     the file that names it."""
@@ -220,34 +209,26 @@ def resolve_extend(name: str, from_source: str) -> tuple[dict[str, object], str]
     )
 
 
-def _flatten(
+def _layers(
     table: dict[str, object],
     source: str,
     resolver: Callable[[str, str], tuple[dict[str, object], str]],
     seen: tuple[str, ...] = (),
     *,
     default_extend: str = "default",
-) -> tuple[dict[str, object], list[str]]:
-    """The table merged over everything it extends, and the chain of sources."""
+) -> list[tuple[_Settings, str]]:
+    """This file's validated settings, then those of everything it extends."""
     extend = table.get("extend", default_extend)
     if not isinstance(extend, str):
         raise ConfigError(source, "extend", 'must be a string: a shipped policy name, a .toml path, or "none"')
-    own = {k: v for k, v in table.items() if k != "extend"}
+    own = _validate({k: v for k, v in table.items() if k != "extend"}, source)
     if extend == "none":
-        return own, [source]
+        return [(own, source)]
     if extend in seen:
         raise ConfigError(source, "extend", f"{extend!r} extends itself (cycle: {' -> '.join((*seen, extend))})")
     base_table, base_source = resolver(extend, source)
     # A shipped or extended file starts from nothing unless it says otherwise.
-    base, chain = _flatten(base_table, base_source, resolver, (*seen, extend), default_extend="none")
-    return _merge(base, own), [source, *chain]
-
-
-def _check_keys(table: dict[str, object], allowed: Iterable[str], source: str, prefix: str) -> None:
-    allowed = tuple(allowed)
-    for key in table:
-        if key not in allowed:
-            raise ConfigError(source, f"{prefix}{key}", f"unknown key; expected one of: {', '.join(allowed)}")
+    return [(own, source), *_layers(base_table, base_source, resolver, (*seen, extend), default_extend="none")]
 
 
 def _str_list(value: object, source: str, key: str) -> list[str]:
@@ -256,6 +237,69 @@ def _str_list(value: object, source: str, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(source, key, 'must be a list of gitignore-style patterns, e.g. ["vendor/**"]')
     return list(value)
+
+
+class _Settings:
+    """One file's validated settings: globals and, per rule, what it says."""
+
+    def __init__(self) -> None:
+        self.exclude: list[str] | None = None
+        self.max_content: int | None = None
+        #: rule id -> (enabled, severity, exclude patterns, parsed options); None where unset.
+        self.rules: dict[str, tuple[bool | None, str | None, list[str] | None, dict[str, object]]] = {}
+
+
+def _validate(table: dict[str, object], source: str) -> _Settings:
+    """Check one policy table and parse its values. Errors name ``source``
+    and the key as written there (``tool.guardian.`` in a pyproject.toml)."""
+    prefix = "tool.guardian." if os.path.basename(source) == "pyproject.toml" else ""
+
+    def error(key: str, problem: str) -> ConfigError:
+        return ConfigError(source, prefix + key, problem)
+
+    for key in table:
+        if key not in TOP_LEVEL_KEYS:
+            raise error(key, f"unknown key; expected one of: {', '.join(TOP_LEVEL_KEYS)}")
+    out = _Settings()
+    if "exclude" in table:
+        out.exclude = _str_list(table["exclude"], source, prefix + "exclude")
+    if "max-content-size" in table:
+        try:
+            out.max_content = parse_size(table["max-content-size"])
+        except ValueError as exc:
+            raise error("max-content-size", str(exc)) from None
+    rules_table = table.get("rules", {})
+    if not isinstance(rules_table, dict):
+        raise error("rules", "must be a table of rule-id = { ... }")
+    for rule_id, settings in rules_table.items():
+        key = f"rules.{rule_id}"
+        if rule_id not in REGISTRY:
+            raise error(key, f"unknown rule; known rules: {', '.join(REGISTRY)}")
+        if not isinstance(settings, dict):
+            raise error(key, "must be a table, e.g. [rules.max-file-size]")
+        options = {opt.name: opt for opt in rule_class(rule_id).options}
+        allowed = (*COMMON_RULE_KEYS, *options)
+        for name in settings:
+            if name not in allowed:
+                raise error(f"{key}.{name}", f"unknown key; expected one of: {', '.join(allowed)}")
+        enabled = settings.get("enabled")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise error(f"{key}.enabled", "must be true or false")
+        severity = settings.get("severity")
+        if severity is not None and severity not in SEVERITIES:
+            raise error(f"{key}.severity", f"must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+        exclude = None
+        if "exclude" in settings:
+            exclude = _str_list(settings["exclude"], source, f"{prefix}{key}.exclude")
+        values: dict[str, object] = {}
+        for name, opt in options.items():
+            if name in settings:
+                try:
+                    values[name] = opt.parse(settings[name])
+                except ValueError as exc:
+                    raise error(f"{key}.{name}", str(exc)) from None
+        out.rules[rule_id] = (enabled, severity if isinstance(severity, str) else None, exclude, values)
+    return out
 
 
 def build_policy(
@@ -267,53 +311,40 @@ def build_policy(
     resolver: Callable[[str, str], tuple[dict[str, object], str]] = resolve_extend,
     default_extend: str = "default",
 ) -> Policy:
-    """Turn a policy table (already read from ``source``) into a ``Policy``."""
+    """Turn a policy table (already read from ``source``) into a ``Policy``.
+
+    Each file in the ``extend`` chain is validated on its own, so an error
+    names the file it is in; then the files apply from the base up: a value
+    replaces the inherited one, and option tables (like ``banned``) replace
+    whole.
+    """
     from guardian.ignore import PathMatcher
 
-    merged, chain = _flatten(table, source, resolver, default_extend=default_extend)
-    _check_keys(merged, TOP_LEVEL_KEYS, source, "")
-    global_exclude = _str_list(merged.get("exclude", []), source, "exclude")
-    try:
-        max_content = parse_size(merged.get("max-content-size", DEFAULT_MAX_CONTENT))
-    except ValueError as exc:
-        raise ConfigError(source, "max-content-size", str(exc)) from None
-    rules_table = merged.get("rules", {})
-    if not isinstance(rules_table, dict):
-        raise ConfigError(source, "rules", "must be a table of rule-id = { ... }")
-    for rule_id in rules_table:
-        if rule_id not in REGISTRY:
-            raise ConfigError(source, f"rules.{rule_id}", f"unknown rule; known rules: {', '.join(REGISTRY)}")
+    layers = _layers(table, source, resolver, default_extend=default_extend)
+    exclude: list[str] = []
+    max_content = DEFAULT_MAX_CONTENT
+    enabled = dict.fromkeys(REGISTRY, True)
+    severity = dict.fromkeys(REGISTRY, "error")
+    rule_exclude: dict[str, list[str]] = {rule_id: [] for rule_id in REGISTRY}
+    values: dict[str, dict[str, object]] = {rule_id: {} for rule_id in REGISTRY}
+    for layer in reversed([settings for settings, _source in layers]):
+        exclude = layer.exclude if layer.exclude is not None else exclude
+        max_content = layer.max_content if layer.max_content is not None else max_content
+        for rule_id, (on, level, patterns, options) in layer.rules.items():
+            enabled[rule_id] = on if on is not None else enabled[rule_id]
+            severity[rule_id] = level or severity[rule_id]
+            rule_exclude[rule_id] = patterns if patterns is not None else rule_exclude[rule_id]
+            values[rule_id].update(options)
     wanted = set(REGISTRY if select is None else select) - set(ignore)
-
     rules: list[Rule] = []
     for rule_id in REGISTRY:
-        settings = rules_table.get(rule_id, {})
-        key = f"rules.{rule_id}"
-        if not isinstance(settings, dict):
-            raise ConfigError(source, key, "must be a table, e.g. [rules.max-file-size]")
-        cls = rule_class(rule_id)
-        options = {opt.name: opt for opt in cls.options}
-        _check_keys(settings, (*COMMON_RULE_KEYS, *options), source, key + ".")
-        enabled = settings.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise ConfigError(source, f"{key}.enabled", "must be true or false")
-        severity = settings.get("severity", "error")
-        if severity not in SEVERITIES:
-            raise ConfigError(source, f"{key}.severity", f"must be one of {', '.join(SEVERITIES)}, not {severity!r}")
-        patterns = [*cls.default_exclude, *_str_list(settings.get("exclude", []), source, f"{key}.exclude")]
-        values: dict[str, object] = {}
-        for name, opt in options.items():
-            if name in settings:
-                try:
-                    values[name] = opt.parse(settings[name])
-                except ValueError as exc:
-                    raise ConfigError(source, f"{key}.{name}", str(exc)) from None
-        if not enabled or rule_id not in wanted:
+        if not enabled[rule_id] or rule_id not in wanted:
             continue
-        matcher = PathMatcher([*global_exclude, *patterns])
-        rules.append(cls(values, severity=str(severity), exclude=matcher.matches))
-    sources = [s for s in chain if not s.startswith("<")]
-    return Policy(rules, exclude=global_exclude, max_content_size=max_content, sources=sources)
+        cls = rule_class(rule_id)
+        matcher = PathMatcher([*exclude, *cls.default_exclude, *rule_exclude[rule_id]])
+        rules.append(cls(values[rule_id], severity=severity[rule_id], exclude=matcher.matches))
+    sources = [src for _settings, src in layers if not src.startswith("<")]
+    return Policy(rules, exclude=exclude, max_content_size=max_content, sources=sources)
 
 
 def load_policy(
@@ -325,7 +356,8 @@ def load_policy(
 ) -> Policy:
     """The policy for a checkout: ``config`` if given, else the nearest
     project configuration, else the shipped default."""
-    path = config or find_config(start)
+    found = config or find_config(start)
+    path = _shown(found) if found else None
     if path is None:
         return build_policy({}, "<no project configuration>", select=select, ignore=ignore)
     table = guardian_table(_parse_toml(_read(path), path), path)
@@ -334,6 +366,16 @@ def load_policy(
             raise ConfigError(path, "tool.guardian", "no [tool.guardian] table; add one or pass a .guardian.toml")
         table = {}
     return build_policy(table, path, select=select, ignore=ignore)
+
+
+def _shown(path: str) -> str:
+    """A path as a user would type it: relative to the current directory
+    when that is shorter, else absolute."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return rel if len(rel) < len(path) else path
 
 
 def load_policy_bytes(data: bytes, source: str, **kwargs: object) -> Policy:

@@ -90,7 +90,9 @@ def run(
         if not content_rules or entry.is_symlink:
             continue
         if entry.size > policy.max_content_size:
-            result.skipped.append((entry.path, f"larger than max-content-size ({entry.size} bytes)"))
+            result.skipped.append(
+                (entry.path, f"{entry.size} bytes, over max-content-size ({policy.max_content_size} bytes)")
+            )
             continue
         to_read[id(entry)] = (entry, content_rules)
 
@@ -180,19 +182,19 @@ def _check_contents_in_two(
     return findings + theirs_result[0], skipped + theirs_result[1]
 
 
-_MARKER = "guardian: ignore"
-
-
 def is_suppressed(finding: Finding) -> bool:
-    """``guardian: ignore`` or ``guardian: ignore[rule-a, rule-b]`` on the line."""
-    text = finding.line_text
-    start = text.find(_MARKER)
+    """``guardian: ignore`` or ``guardian: ignore[rule-a, rule-b]`` on the
+    line (any case, any spacing around the colon)."""
+    text = finding.line_text.lower()
+    start = text.find("guardian")
     while start != -1:
-        rest = text[start + len(_MARKER) :]
-        if not rest.startswith("["):
-            return True
-        ids = rest[1 : rest.find("]")] if "]" in rest else ""
-        if finding.rule in (part.strip() for part in ids.split(",")):
-            return True
-        start = text.find(_MARKER, start + 1)
+        rest = text[start + len("guardian") :].lstrip()
+        if rest.startswith(":") and (rest := rest[1:].lstrip()).startswith("ignore"):
+            rest = rest[len("ignore") :]
+            if not rest.startswith("["):
+                return True
+            ids = rest[1 : rest.find("]")] if "]" in rest else ""
+            if finding.rule in (part.strip() for part in ids.split(",")):
+                return True
+        start = text.find("guardian", start + 1)
     return False

@@ -38,4 +38,4 @@ def write_atomic(path: str, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise GuardianError(f"{path}: cannot write the fix ({exc.strerror}); nothing was changed") from None
+        raise GuardianError(f"{path}: cannot write it ({exc.strerror}); nothing was changed") from None

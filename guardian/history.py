@@ -1265,7 +1265,9 @@ def purge_script(result: HistoryResult, root: str) -> str:
         "# the first of these blobs onwards gets a new id, on every branch and tag.",
         "#  - Run it in a fresh mirror clone, not in your working copy:",
         "#        git clone --mirror <url> repo-purge && cd repo-purge && sh /path/to/this-script --i-understand",
-        "#  - Then publish the result: git push --force --mirror",
+        "#  - Then publish the result: git push --force --mirror origin",
+        "#    (filter-repo drops the origin remote as a safety catch; this script puts",
+        "#    it back, because you said --i-understand)",
         "#  - Every collaborator must then re-clone (or hard-reset each branch onto the",
         "#    rewritten one); merging an old clone back brings the blobs back.",
         "#  - Open pull requests must be re-created; forks and caches (CI, GitHub's",
@@ -1302,8 +1304,15 @@ def purge_script(result: HistoryResult, root: str) -> str:
         "cat > \"$ids\" <<'GUARDIAN_BLOB_IDS'",
         *(item.oid for item in large),
         "GUARDIAN_BLOB_IDS",
+        "origin=$(git remote get-url origin 2>/dev/null || true)",
         'git filter-repo --strip-blobs-with-ids "$ids"',
-        'echo "Done. Check the result, then: git push --force --mirror; tell every collaborator to re-clone." >&2',
+        'if [ -n "$origin" ] && ! git remote get-url origin >/dev/null 2>&1; then',
+        '    git remote add origin "$origin"',
+        "fi",
+        (
+            'echo "Done. Check the result, then: git push --force --mirror origin;'
+            ' tell every collaborator to re-clone." >&2'
+        ),
         "",
     ]
     return "\n".join(lines)

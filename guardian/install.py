@@ -39,7 +39,8 @@ def install_hooks(cwd: str, which: str = "all", *, force: bool = False) -> list[
                     foreign.append(target)
     if foreign:
         raise GuardianError(
-            f"{', '.join(foreign)} already exists and was not written by Guardian; "
+            f"{', '.join(foreign)} {'already exists and was' if len(foreign) == 1 else 'already exist and were'} "
+            "not written by Guardian; "
             "chain it yourself, or pass --force (the old hook is kept as NAME.guardian-backup)"
         )
     os.makedirs(hooks_dir, exist_ok=True)

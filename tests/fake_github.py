@@ -45,7 +45,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from app.queue import SqliteQueue
+    from app.queue import Queue, SqliteQueue
+    from app.settings import Settings
     from app.state import SqliteState
 
 #: GitHub's JSON objects, as dynamic as the real thing.
@@ -146,6 +147,8 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     status: int = 0
+    #: When the request arrived (``time.time()``).
+    time: float = 0.0
 
 
 @dataclasses.dataclass
@@ -570,7 +573,14 @@ class FakeGitHub:
             body: object = json.loads(raw) if raw else None
         except ValueError:
             body = raw
-        record = Recorded(handler.command, parsed.path, query, {k.lower(): v for k, v in handler.headers.items()}, body)
+        record = Recorded(
+            handler.command,
+            parsed.path,
+            query,
+            {k.lower(): v for k, v in handler.headers.items()},
+            body,
+            time=time.time(),
+        )
         discarded = False
         with self.lock:
             self.requests.append(record)
@@ -844,6 +854,12 @@ class FakeGitHub:
 
     def _comment(self, repo: Repo, number: int, text: str, *, user: str = BOT_LOGIN) -> Json:
         cid = next(self._ids)
+        # A bot's comment names the App that wrote it; other Apps have other ids.
+        via: Json | None = None
+        if user == BOT_LOGIN:
+            via = {"id": self.app_id, "slug": "guardian-policy"}
+        elif user.endswith("[bot]"):
+            via = {"id": self.app_id + 1000, "slug": user.removesuffix("[bot]")}
         return {
             "id": cid,
             "node_id": f"IC_{cid}",
@@ -855,12 +871,13 @@ class FakeGitHub:
             "created_at": _iso(time.time()),
             "updated_at": _iso(time.time()),
             "author_association": "NONE",
-            "performed_via_github_app": {"id": self.app_id, "slug": "guardian-policy"} if user == BOT_LOGIN else None,
+            "performed_via_github_app": via,
         }
 
-    def add_user_comment(self, repo: Repo, number: int, text: str) -> None:
+    def add_user_comment(self, repo: Repo, number: int, text: str, *, user: str = "octocat") -> None:
+        """A comment by someone else (a person, or another App's ``...[bot]``)."""
         with self.lock:
-            repo.comments.setdefault(number, []).append(self._comment(repo, number, text, user="octocat"))
+            repo.comments.setdefault(number, []).append(self._comment(repo, number, text, user=user))
 
     def _create_check_run(self, repo: Repo, body: Json) -> tuple[int, dict[str, str], object]:
         if not body.get("name") or not body.get("head_sha"):
@@ -1156,7 +1173,15 @@ class AppEnv:
     leaves the App to be started by the test (e.g. as a subprocess).
     """
 
-    def __init__(self, db_path: str, *, serve: bool = True, api_prefix: str = "", **settings: object) -> None:
+    def __init__(
+        self,
+        db_path: str,
+        *,
+        serve: bool = True,
+        api_prefix: str = "",
+        queue_factory: Callable[[Settings], Queue] | None = None,
+        **settings: object,
+    ) -> None:
         from app.settings import Settings
 
         pem, public = shared_key()
@@ -1175,6 +1200,7 @@ class AppEnv:
         }
         values.update(settings)
         self.settings = Settings(**values)
+        self.queue_factory = queue_factory
         self.client = httpx.Client(timeout=10)
         self.server: AppServer | None = None
         self.app: FastAPI | None = None
@@ -1184,7 +1210,7 @@ class AppEnv:
     def start_app(self) -> None:
         from app.main import create_app
 
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, queue_factory=self.queue_factory)
         self.server = AppServer(self.app).__enter__()
 
     def stop_app(self) -> None:

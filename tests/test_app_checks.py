@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app import report
 from tests.fake_github import (
     BOT_LOGIN,
     REQUIRED_IGNORES,
@@ -187,7 +188,9 @@ def test_pyproject_tool_guardian_on_the_base_is_the_policy(env: AppEnv) -> None:
 
 def test_a_redelivered_delivery_is_evaluated_once(env: AppEnv) -> None:
     repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
-    payload = pull_request_event(repo, 1, "opened")
+    # A reopen asks for a fresh evaluation even of a checked head: only the
+    # delivery id tells a redelivery from a second reopen.
+    payload = pull_request_event(repo, 1, "reopened")
     first = env.deliver("pull_request", payload, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
     env.wait_completed(repo, head)
     env.wait_idle()
@@ -339,6 +342,19 @@ def test_a_sticky_comment_is_found_by_its_marker_after_the_app_forgot_it(tmp_pat
         assert len(repo.comments[1]) == 2  # the user's and ours
         assert "no policy violations" in str(repo.bot_comments(1)[0]["body"])
         assert repo.comments[1][0]["user"]["login"] != BOT_LOGIN
+
+
+def test_another_apps_comment_quoting_the_marker_is_left_alone(env: AppEnv) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    quoted = f"Summary of the checks on this PR:\n> {report.COMMENT_MARKER}\n> Guardian: 2 errors"
+    env.fake.add_user_comment(repo, 1, quoted, user="ci-digest[bot]")
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    env.wait_completed(repo, head)
+    env.wait_idle()
+    # Ours is a comment of its own; the other App's is not edited (GitHub would refuse).
+    assert len(repo.bot_comments(1)) == 1
+    assert repo.comments[1][0]["body"] == quoted
+    assert [r.status for r in env.fake.calls("PATCH", r"/issues/comments/")] == []
 
 
 def test_commit_status_and_comment_can_be_switched_off(tmp_path: Path) -> None:

@@ -15,10 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.logs import SCRUBBER
 from tests.fake_github import (
     ROOT,
     SECRET,
     AppEnv,
+    blob_sha,
     deliver,
     installation_event,
     pull_request_event,
@@ -56,6 +58,8 @@ def test_429_with_retry_after_is_honoured_and_the_check_run_completes(env: AppEn
     assert run["conclusion"] == "failure"
     attempts = env.fake.calls("POST", r"/check-runs$")
     assert [r.status for r in attempts] == [429, 201]
+    # Waited the second GitHub asked for, not the App's own (0.6 s here) back-off.
+    assert attempts[1].time - attempts[0].time >= 0.95
     env.wait_idle()
     assert env.queue.jobs()[0]["attempts"] == 1  # waited as told, within the same attempt
 
@@ -67,7 +71,12 @@ def test_an_exhausted_rate_limit_waits_for_its_reset(env: AppEnv) -> None:
     env.fake.fail("GET", r"/git/trees/", 403, headers=headers, body={"message": "API rate limit exceeded"})
     env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
     assert env.wait_completed(repo, head)["conclusion"] == "failure"
-    assert env.fake.calls("GET", r"/git/trees/")[0].status == 403
+    trees = env.fake.calls("GET", r"/git/trees/")
+    refused = trees[0]
+    retried = next(r for r in trees[1:] if (r.path, r.query) == (refused.path, refused.query))
+    assert (refused.status, retried.status) == (403, 200)
+    # Not before the reset GitHub announced (the client adds a second for clock skew).
+    assert retried.time >= int(reset) + 0.9
     env.wait_idle()
     assert env.queue.jobs()[0]["attempts"] == 1
 
@@ -121,12 +130,15 @@ def test_the_app_jwt_has_the_claims_github_requires(env: AppEnv) -> None:
 
 def test_tokens_are_refreshed_a_minute_before_they_expire(tmp_path: Path) -> None:
     with AppEnv(str(tmp_path / "app.sqlite3")) as env:
+        held = len(SCRUBBER)
         env.fake.token_ttl = 50  # already inside the one-minute margin
         repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
         env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
         env.wait_completed(repo, head)
         env.wait_idle()
         assert len(env.fake.calls("POST", r"/access_tokens$")) > 3
+        # Each replaced token leaves the log scrubber: it holds the tokens in use only.
+        assert len(SCRUBBER) <= held + 1
 
 
 # -- a killed process ----------------------------------------------------------------
@@ -277,3 +289,136 @@ def test_the_reconcile_is_bounded(tmp_path: Path) -> None:
         env.wait_idle()
         assert len(env.fake.calls("GET", r"/commits/[0-9a-f]+/check-runs$")) == 2
         assert len(env.fake.calls("POST", r"/check-runs$")) == 2
+
+
+# -- bounds and upkeep -------------------------------------------------------------------
+
+
+def test_no_answer_is_read_past_its_bound(tmp_path: Path) -> None:
+    import asyncio
+
+    from app.github import GitHubClient, TooLarge
+    from app.metrics import Metrics
+    from app.snapshot import BlobFetcher
+    from guardian.model import FileEntry
+
+    with AppEnv(str(tmp_path / "app.sqlite3"), serve=False, max_response_bytes=4096) as env:
+        big = b"import optimization_engine\n" + b"x = 1\n" * 20_000
+        repo, _base, _head = env.repo_with_pr({"src/big.py": big})
+        # A changed file missing from an incomplete tree listing has no known size (-1).
+        unknown = FileEntry("src/big.py", -1, "100644", blob_sha(big))
+
+        async def run() -> tuple[bytes | None, bytes | None]:
+            client = GitHubClient(env.settings, Metrics())
+            try:
+                with pytest.raises(TooLarge, match="larger than 4,096 bytes"):
+                    # The blob as JSON: base64 of 120 kB.
+                    await client.get_json(f"/repos/{repo.full_name}/git/blobs/{blob_sha(big)}", installation=1)
+                loop = asyncio.get_running_loop()
+                small = BlobFetcher(client, repo.full_name, 1, concurrency=2, max_bytes=1000, loop=loop)
+                ample = BlobFetcher(client, repo.full_name, 1, concurrency=2, max_bytes=len(big), loop=loop)
+                return await small.fetch(unknown), await ample.fetch(unknown)
+            finally:
+                await client.aclose()
+
+        over, whole = asyncio.run(run())
+        # Over the bound: nothing (the engine reports the file as not read), never a truncated prefix.
+        assert over is None
+        assert whole == big
+
+
+def test_housekeeping_drops_old_delivery_ids_in_a_long_running_process(tmp_path: Path) -> None:
+    from app.queue import RETENTION_SECONDS, JobSpec, SqliteQueue
+
+    now = [1_000_000.0]
+    queue = SqliteQueue(str(tmp_path / "q.sqlite3"), clock=lambda: now[0])
+    try:
+        spec = JobSpec("acme/atomizer", 1, "a" * 40, pr=1)
+        assert queue.record("d-old", "pull_request", [spec]).queued == 1
+        job = queue.claim()
+        assert job is not None
+        queue.done(job.id)
+        now[0] += RETENTION_SECONDS + 3600
+        queue.housekeeping()  # what the running App does every few seconds
+        assert queue.jobs() == []
+        assert not queue.record("d-old", "pull_request", [spec]).duplicate
+    finally:
+        queue.close()
+
+
+def test_workers_outlive_a_failing_queue(tmp_path: Path) -> None:
+    import sqlite3
+
+    from app.queue import Job, SqliteQueue
+    from app.settings import Settings
+
+    class LockedAtFirst(SqliteQueue):
+        """The database is locked for the first few claims (another process writing)."""
+
+        failures = 5
+
+        def claim(self) -> Job | None:
+            if LockedAtFirst.failures > 0:
+                LockedAtFirst.failures -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return super().claim()
+
+    def factory(settings: Settings) -> SqliteQueue:
+        return LockedAtFirst(settings.db_path)
+
+    with AppEnv(str(tmp_path / "app.sqlite3"), queue_factory=factory) as env:
+        repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+        env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+        assert env.wait_completed(repo, head)["conclusion"] == "failure"
+        assert LockedAtFirst.failures == 0
+
+
+def test_a_resumed_job_completes_its_check_run_even_with_fewer_batches(tmp_path: Path) -> None:
+    """The process died after two of three annotation requests; on the retry
+    the evaluation finds fewer findings. The run must still be completed."""
+    import asyncio
+
+    from app.evaluate import Evaluation, PullRequest
+    from app.github import GitHubClient
+    from app.metrics import Metrics
+    from app.queue import JobSpec, SqliteQueue
+    from app.state import SqliteState
+    from app.worker import Worker
+    from guardian.engine import Result
+    from guardian.model import Finding
+
+    with AppEnv(str(tmp_path / "app.sqlite3"), serve=False) as env:
+        repo, base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+        queue = SqliteQueue(env.settings.db_path)
+        state = SqliteState(env.settings.db_path)
+        queue.record("d1", "pull_request", [JobSpec(repo.full_name, 1, head, pr=1)])
+        job = queue.claim()
+        assert job is not None
+        result = Result()
+        result.findings = [Finding("forbidden-import", "src/solver.py", "m", line=i + 1) for i in range(60)]
+        pr = PullRequest(1, head, base, "main", "open", "https://github.com/acme/atomizer/pull/1")
+        evaluation = Evaluation(pr=pr, result=result, changed_files=1)
+
+        async def run() -> None:
+            client = GitHubClient(env.settings, Metrics())
+            try:
+                worker = Worker(env.settings, queue, state, client, Metrics())
+                created = await client.request(
+                    "POST",
+                    f"/repos/{repo.full_name}/check-runs",
+                    installation=1,
+                    json={"name": "guardian", "head_sha": head, "status": "in_progress"},
+                )
+                await worker._complete_check_run(job, int(created.json()["id"]), evaluation, already_sent=2)
+            finally:
+                await client.aclose()
+
+        try:
+            asyncio.run(run())
+        finally:
+            queue.close()
+            state.close()
+        run_ = repo.check_runs[0]
+        assert (run_["status"], run_["conclusion"]) == ("completed", "failure")
+        # Its 60 annotations were in the two requests sent before the restart; none is sent twice.
+        assert run_["annotations"] == []

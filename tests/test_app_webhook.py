@@ -241,3 +241,41 @@ def test_the_webhook_acknowledges_before_the_work_is_done(env: AppEnv) -> None:
     assert held.arrived.wait(5)  # the worker is busy with it, after the answer went out
     held.release.set()
     env.wait_idle()
+
+
+def test_unsigned_deliveries_cannot_add_metric_labels(env: AppEnv) -> None:
+    # Anyone can send any X-GitHub-Event header; the metrics must not keep each one.
+    for i in range(20):
+        response = env.deliver(f"made-up-event-{i}", b"{}", signature="sha256=" + "3" * 64)
+        assert response.status_code == 401
+    text = env.client.get(f"{env.url}/metrics").text
+    assert "made-up-event" not in text
+    assert 'guardian_webhook_deliveries_total{event="other",outcome="bad_signature"} 20' in text
+
+
+def test_the_scrubber_catches_escaped_secrets_and_token_shapes_and_forgets_old_tokens() -> None:
+    import logging
+
+    from app.logs import JsonFormatter, Scrubber
+
+    scrubber = Scrubber()
+    secret = 'we"bhook\\sec\tret'
+    scrubber.add(secret)
+    record = logging.LogRecord("guardian.app", logging.WARNING, __file__, 1, "secret is %s", (secret,), None)
+    line = JsonFormatter(scrubber).format(record)
+    assert json.loads(line)["message"] == "secret is ***"
+    # A GitHub token or a JWT nobody registered is still recognised.
+    token = "ghs_" + "A1b2" * 9
+    jwt_like = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiI0MjQyIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+    assert (
+        scrubber.scrub(f"Authorization: token {token} / Bearer {jwt_like}") == "Authorization: token *** / Bearer ***"
+    )
+    # Tokens come and go: the scrubber holds those in use, not every one ever issued.
+    size = len(scrubber)
+    for i in range(100):
+        value = f"installation-token-{i:04d}"
+        scrubber.add(value)
+        assert "***" in scrubber.scrub(f"x {value} y")
+        scrubber.discard(value)
+    assert len(scrubber) == size
+    assert scrubber.scrub(secret) == "***"

@@ -175,3 +175,26 @@ def test_any_rules_table_builds_a_policy_or_raises_config_error(rules: dict[str,
     else:
         for rule in policy.rules:
             assert rule.severity in ("error", "warning")
+
+
+def test_an_error_in_an_extended_file_names_that_file(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text('[rules.max-file-size]\nlimit = "1 MQ"\n')
+    (tmp_path / ".guardian.toml").write_text('extend = "base.toml"\n')
+    with pytest.raises(ConfigError) as info:
+        load_policy(start=str(tmp_path))
+    assert info.value.source.endswith("base.toml")
+    assert info.value.key == "rules.max-file-size.limit"
+
+
+def test_pyproject_errors_name_the_key_as_written_there(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.guardian.rules.windows-path]\nseverity = "loud"\n')
+    with pytest.raises(ConfigError) as info:
+        load_policy(start=str(tmp_path))
+    assert info.value.key == "tool.guardian.rules.windows-path.severity"
+
+
+def test_option_tables_replace_the_inherited_table(tmp_path: Path) -> None:
+    (tmp_path / ".guardian.toml").write_text('[rules.forbidden-import.banned]\nlegacy = "modern"\n')
+    imports = load_policy(start=str(tmp_path)).rule("forbidden-import")
+    assert imports is not None and imports.settings["banned"] == {"legacy": "modern"}

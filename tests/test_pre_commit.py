@@ -131,3 +131,19 @@ def test_push_refused_for_a_commit_that_skipped_the_hook(consumer: Repo, tmp_pat
     refused = _git(consumer, "push", "origin", "HEAD:refs/heads/main")
     assert refused.returncode != 0
     assert "scripts/run.py:1:10: windows-path" in refused.stdout + refused.stderr
+
+
+def test_first_push_of_a_history_is_checked(consumer: Repo, tmp_path: Path) -> None:
+    # pre-commit passes no refs when a push carries the root commit.
+    remote = tmp_path / "fresh.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    _git(consumer, "remote", "add", "fresh", str(remote))
+    consumer.write("first/mod.py", "from optimization_engine import legacy\n")
+    consumer.add("first/mod.py")
+    assert _git(consumer, "commit", "--no-verify", "-m", "sneak in").returncode == 0
+    refused = _git(consumer, "push", "fresh", "HEAD:refs/heads/main")
+    assert refused.returncode != 0
+    assert "first/mod.py:1:6: forbidden-import" in refused.stdout + refused.stderr
+    consumer.write("first/mod.py", "from atomizer import legacy\n")
+    consumer.add("first/mod.py")
+    assert _git(consumer, "commit", "-m", "fix").returncode == 0

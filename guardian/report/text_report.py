@@ -47,7 +47,8 @@ def render(result: Result, *, color: bool = False) -> str:
 def summary(result: Result) -> str:
     files = plural(result.files_checked, "file")
     if result.findings:
-        head = f"Found {plural(result.errors, 'error')} and {plural(result.warnings, 'warning')} in {files} checked"
+        counts = [plural(n, word) for n, word in ((result.errors, "error"), (result.warnings, "warning")) if n]
+        head = f"Found {' and '.join(counts)} in {files} checked"
     else:
         head = f"No violations in {files} checked"
     extras = []
@@ -59,7 +60,9 @@ def summary(result: Result) -> str:
         n = len(result.stale)
         extras.append(f"{n} stale baseline {'entry' if n == 1 else 'entries'}")
     if result.skipped:
-        extras.append(f"{plural(len(result.skipped), 'file')} skipped by content rules")
+        names = ", ".join(printable(path) for path, _reason in result.skipped[:3])
+        more = ", ..." if len(result.skipped) > 3 else ""
+        extras.append(f"{plural(len(result.skipped), 'file')} skipped by content rules: {names}{more}")
     fixable = sum(1 for f in result.findings if f.fixable)
     if fixable:
         extras.append(f"{fixable} fixable with `guardian fix`")

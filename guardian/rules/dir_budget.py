@@ -52,7 +52,8 @@ could explain; a budget makes the growth visible on the commit that causes it.
 ```
 ```console
 $ guardian check --all-files
-tools:0:0: dir-budget tools/ holds 14.2 MiB in 312 files, 4.2 MiB over its 10.0 MiB budget
+tools: dir-budget tools/ holds 14.2 MiB in 312 files, 4.2 MiB over its 10.0 MiB budget;
+run `guardian audit tools/` to see what is in it
 ```
 
 ## Use instead
@@ -85,7 +86,7 @@ change is reviewed.
                 findings.append(
                     self.finding(
                         directory.rstrip("/"),
-                        f"{directory} holds {format_size(total)} in {len(files)} files, "
+                        f"{directory} holds {format_size(total)} in {len(files)} file{'' if len(files) == 1 else 's'}, "
                         f"{format_size(total - budget)} over its {format_size(budget)} budget; "
                         f"run `guardian audit {directory}` to see what is in it",
                     )

@@ -38,7 +38,8 @@ every collaborator then has to absorb.
 ```console
 $ git add results/run_042.op2        # 180 MB solver output
 $ git commit -m "add results"
-results/run_042.op2:0:0: max-file-size file is 171.7 MiB, over the 1.0 MiB limit
+results/run_042.op2: max-file-size file is 171.7 MiB (180000000 bytes), over the 1.0 MiB
+(1048576 bytes) limit; keep it out of git, or track it with git-lfs
 ```
 
 ## Use instead
@@ -63,7 +64,8 @@ exempted with the rule's `exclude` patterns.
         return (
             self.finding(
                 entry.path,
-                f"file is {format_size(entry.size)} ({entry.size} bytes), over the {format_size(limit)} limit; "
+                f"file is {format_size(entry.size)} ({entry.size} bytes), "
+                f"over the {format_size(limit)} ({limit} bytes) limit; "
                 "keep it out of git, or track it with git-lfs",
             ),
         )
