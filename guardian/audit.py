@@ -22,6 +22,7 @@ import os
 
 from guardian import git
 from guardian.errors import GuardianError
+from guardian.report import json_text
 from guardian.units import format_size
 
 TYPE_CHECKING = False
@@ -404,9 +405,7 @@ def _budgets(root: str, prefix: str, config: str | None) -> tuple[list[Budget], 
 
 def render(report: AuditReport, fmt: str, *, depth: int = 3, color: bool = False) -> str:
     if fmt == "json":
-        import json
-
-        return json.dumps(as_dict(report, depth=depth), indent=2, ensure_ascii=False) + "\n"
+        return json_text(as_dict(report, depth=depth))
     if fmt == "markdown":
         return render_markdown(report, depth=depth)
     return render_text(report, depth=depth, color=color)

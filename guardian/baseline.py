@@ -83,7 +83,9 @@ class Baseline:
         return cls(entries, path)
 
     def dumps(self) -> str:
-        return json.dumps({"version": BASELINE_VERSION, "entries": self.entries}, indent=2, ensure_ascii=False) + "\n"
+        from guardian.report import json_text
+
+        return json_text({"version": BASELINE_VERSION, "entries": self.entries})
 
     def filter(
         self, findings: list[Finding], checked_paths: set[str]

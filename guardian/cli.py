@@ -32,15 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list == ["--version"]:
         sys.stdout.write(f"guardian {__version__}\n")
         return EXIT_CLEAN
+    args_list, files = split_files(args_list)
     parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
-    args, unknown = parser.parse_known_args(args_list)
-    if unknown:
-        # pre-commit appends file names as they are, and a name may start
-        # with "-"; anything else unknown is a usage error as usual.
-        if getattr(args, "command", None) in ("check", "baseline") and all(os.path.lexists(u) for u in unknown):
-            args.paths = [*args.paths, *unknown]
-        else:
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args = parser.parse_args(args_list)
+    if files:
+        args.paths = [*getattr(args, "paths", []), *files]
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
@@ -67,6 +63,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # -- arguments ----------------------------------------------------------------
+
+
+def split_files(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(options, file names) of a hook's command line.
+
+    pre-commit runs ``entry + args + file names``, and a file name may look
+    like an option (``-x.py``, even ``--output``). After ``--files`` every
+    argument that names an existing file is a file, whatever it looks like;
+    the others (a hook's ``args:``) are options, written ``--opt=value``.
+    """
+    if "--files" not in argv:
+        return argv, []
+    at = argv.index("--files")
+    rest = argv[at + 1 :]
+    return argv[:at] + [a for a in rest if not os.path.lexists(a)], [a for a in rest if os.path.lexists(a)]
 
 
 def _rule_list(value: str) -> list[str]:
@@ -113,6 +124,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         mode.add_argument("--all-files", action="store_true", help="every tracked file")
         mode.add_argument("--rev-range", metavar="A..B", help="blobs added by the commits in A..B (or B: a new branch)")
         mode.add_argument("--pre-push", action="store_true", help="the range being pushed (pre-commit or git hook)")
+        p.add_argument(
+            "--files",
+            nargs="*",
+            metavar="FILE",
+            default=argparse.SUPPRESS,
+            help="what hooks pass: every later argument naming an existing file is a file, even `-x.py`",
+        )
         policy_options(p)
 
     if only in (None, "check"):
@@ -177,6 +195,8 @@ def _policy(args: argparse.Namespace, start: str) -> Policy:
 def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
     """(base, head) pairs being pushed: pre-commit's environment, or the
     lines git writes to a pre-push hook's standard input."""
+    from guardian import git
+
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
     if to_ref:
         return [(os.environ.get("PRE_COMMIT_FROM_REF") or None, to_ref)]
@@ -194,7 +214,10 @@ def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
         _local_ref, local_sha, _remote_ref, remote_sha = parts
         if not local_sha.strip("0"):
             continue  # a branch deletion pushes nothing
-        ranges.append((remote_sha if remote_sha.strip("0") else None, local_sha))
+        # A remote tip this clone has never fetched (someone pushed since)
+        # cannot be a base: judge what no remote-tracking ref has yet.
+        known = remote_sha.strip("0") and git.resolve(remote_sha, root) is not None
+        ranges.append((remote_sha if known else None, local_sha))
     return ranges
 
 
@@ -205,7 +228,13 @@ def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
     if args.paths and (args.all_files or args.rev_range or args.pre_push):
         raise GuardianError("PATHs go with --staged or alone, not with --all-files, --rev-range or --pre-push")
     if args.paths and not args.staged:
-        return [sources.DiskSnapshot(args.paths)]
+        # Paths are reported (and matched by exclude patterns) relative to the
+        # repository's root when they are in one, as every other mode does.
+        try:
+            base = git.toplevel(os.getcwd())
+        except GuardianError:
+            base = os.getcwd()
+        return [sources.DiskSnapshot(args.paths, base=base)]
     root = git.toplevel(os.getcwd())
     if args.staged:
         paths = None

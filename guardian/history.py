@@ -40,6 +40,7 @@ import threading
 from guardian import git
 from guardian.errors import GitError, GuardianError
 from guardian.model import ERROR, WARNING, FileEntry, Finding, Snapshot
+from guardian.report import json_text
 from guardian.units import format_size
 
 TYPE_CHECKING = False
@@ -1323,13 +1324,9 @@ def purge_script(result: HistoryResult, root: str) -> str:
 
 def render(result: HistoryResult, fmt: str, *, color: bool = False) -> str:
     if fmt == "json":
-        import json
-
-        return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"
+        return json_text(as_dict(result))
     if fmt == "sarif":
-        import json
-
-        return json.dumps(as_sarif(result), indent=2, ensure_ascii=False) + "\n"
+        return json_text(as_sarif(result))
     return render_text(result, color=color)
 
 

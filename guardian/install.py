@@ -22,6 +22,16 @@ def hook_source(name: str) -> str:
     raise GuardianError(f"the {name} hook script is missing from this installation; reinstall Guardian")
 
 
+def _ours(path: str) -> bool:
+    """Whether ``path`` is a hook Guardian wrote (a dangling link, a
+    directory or an unreadable file is not)."""
+    try:
+        with open(path, "rb") as fh:
+            return MARKER in fh.read(65536)
+    except OSError:
+        return False
+
+
 def install_hooks(cwd: str, which: str = "all", *, force: bool = False) -> list[str]:
     """Copy the hooks into the repository's hooks directory (``core.hooksPath``
     respected). A hook Guardian did not write is kept unless ``force``; then
@@ -33,10 +43,8 @@ def install_hooks(cwd: str, which: str = "all", *, force: bool = False) -> list[
     foreign = []
     for name in names:
         target = os.path.join(hooks_dir, name)
-        if os.path.lexists(target):
-            with open(target, "rb") as fh:
-                if MARKER not in fh.read() and not force:
-                    foreign.append(target)
+        if os.path.lexists(target) and not _ours(target) and not force:
+            foreign.append(target)
     if foreign:
         raise GuardianError(
             f"{', '.join(foreign)} {'already exists and was' if len(foreign) == 1 else 'already exist and were'} "
@@ -47,11 +55,11 @@ def install_hooks(cwd: str, which: str = "all", *, force: bool = False) -> list[
     done = []
     for name in names:
         target = os.path.join(hooks_dir, name)
-        if os.path.lexists(target):
-            with open(target, "rb") as fh:
-                if MARKER not in fh.read():
-                    os.replace(target, target + ".guardian-backup")
-                    done.append(f"kept the previous {name} hook as {target}.guardian-backup")
+        if os.path.lexists(target) and not _ours(target):
+            if os.path.lexists(target + ".guardian-backup"):
+                raise GuardianError(f"{target}.guardian-backup already exists; move it away and run install again")
+            os.replace(target, target + ".guardian-backup")
+            done.append(f"kept the previous {name} hook as {target}.guardian-backup")
         shutil.copyfile(hook_source(name), target)
         os.chmod(target, 0o755)
         done.append(f"installed {target}")

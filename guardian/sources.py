@@ -127,26 +127,37 @@ class RangeSnapshot(GitSnapshot):
         head_id = git.resolve(head, root)
         if head_id is None:
             raise GuardianError(f"--rev-range: {head!r} is not a commit in {root}; check the range")
-        args = ["rev-list", "--objects", "--filter=object:type=blob", "--filter-provided-objects", head_id]
         if base and base.strip("0"):
             base_id = git.resolve(base, root)
             if base_id is None:
                 raise GuardianError(f"--rev-range: {base!r} is not a commit in {root}; fetch it or fix the range")
-            args += ["--not", base_id]
+            not_in = ["--not", base_id]
             self.label = f"{base_id[:12]}..{head_id[:12]}"
         else:
-            args += ["--not", "--remotes"]
+            not_in = ["--not", "--remotes"]
             self.label = f"{head_id[:12]} (new branch)"
         self.head = head_id
-        out = git.git(args, root).stdout
-        modes = {path: mode for mode, _oid, _size, path in self._head_tree()}
-        files: dict[str, FileEntry] = {}
-        for line in out.split(b"\n"):
-            oid, _, raw_path = line.partition(b" ")
-            if not raw_path:
+        # Which blobs are new: reachable from head, not from the base.
+        listed = git.git(["rev-list", "--objects", "--filter=object:type=blob", head_id, *not_in], root).stdout
+        new = {line[:64].split(b" ")[0].decode() for line in listed.split(b"\n") if line[:1].isalnum()}
+        # Every path each new blob was stored under, from the commits' own
+        # diffs (NUL-separated: any file name), merges against each parent.
+        raw = git.git(
+            ["log", "--raw", "-z", "--no-renames", "--no-abbrev", "-m", "--format=", head_id, *not_in], root
+        ).stdout
+        files: dict[tuple[str, str], FileEntry] = {}
+        fields = raw.split(b"\0")
+        i = 0
+        while i < len(fields) - 1:
+            meta = fields[i].lstrip(b"\n")
+            if not meta.startswith(b":"):
+                i += 1
                 continue
-            path = git.decode_path(raw_path)
-            files.setdefault(path, FileEntry(path, -1, modes.get(path, "100644"), oid.decode().lstrip("?"), new=True))
+            raw_path, i = fields[i + 1], i + 2  # a path may start with ":" too
+            _old_mode, mode, _old_oid, oid, status = meta[1:].decode().split(" ")
+            if status != "D" and oid in new and mode != "160000":
+                path = git.decode_path(raw_path)
+                files.setdefault((path, oid), FileEntry(path, -1, mode, oid, new=True))
         self.files = list(self.with_sizes(list(files.values())))
 
     def _head_tree(self) -> list[tuple[str, str, int, str]]:

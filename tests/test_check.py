@@ -197,7 +197,7 @@ def test_odd_file_names(clean_repo: Repo) -> None:
     assert paths == sorted(names)
     text = clean_repo.guardian("check")
     assert "new\\nline.py:1:6: forbidden-import" in text.out
-    staged = clean_repo.guardian("check", "--staged", *names)
+    staged = clean_repo.guardian("check", "--staged", "--files", *names)
     assert staged.code == 1 and "with space.py:1:6" in staged.out
 
 
@@ -327,3 +327,59 @@ def test_colour_on_a_terminal_unless_no_color(clean_repo: Repo) -> None:
     clean_repo.commit()
     assert "\033[31mforbidden-import" in _run_on_a_terminal(clean_repo, {"TERM": "xterm"})
     assert "\033[" not in _run_on_a_terminal(clean_repo, {"TERM": "xterm", "NO_COLOR": "1"})
+
+
+def test_rev_range_sees_a_big_blob_replaced_inside_the_range(clean_repo: Repo) -> None:
+    base = clean_repo.git("rev-parse", "HEAD").strip()
+    clean_repo.write("d.bin", big())
+    clean_repo.commit("big")
+    clean_repo.write("d.bin", b"small")
+    head = clean_repo.commit("small again")
+    result = clean_repo.guardian("check", "--rev-range", f"{base}..{head}", "--select", "max-file-size")
+    assert result.code == 1, result
+    assert "d.bin: max-file-size file is 2.0 MiB" in result.out
+
+
+def test_rev_range_judges_every_path_a_blob_is_stored_under(clean_repo: Repo) -> None:
+    base = clean_repo.git("rev-parse", "HEAD").strip()
+    data = big()
+    clean_repo.write("dashboard/assets/logo.png", data)  # exempt by the shipped policy
+    clean_repo.write("src/logo.png", data)  # the same blob, not exempt
+    clean_repo.write("odd\nname.py", "import optimization_engine\n")
+    head = clean_repo.commit("same blob twice")
+    result = clean_repo.guardian("check", "--rev-range", f"{base}..{head}", "--format", "json")
+    found = {(f["rule"], f["path"]) for f in json.loads(result.out)["findings"]}
+    assert ("max-file-size", "src/logo.png") in found
+    assert ("max-file-size", "dashboard/assets/logo.png") not in found
+    assert ("forbidden-import", "odd\nname.py") in found
+
+
+def test_pre_push_with_an_unknown_remote_tip_checks_what_no_remote_has(clean_repo: Repo) -> None:
+    clean_repo.write("src/app.py", "import optimization_engine\n")
+    head = clean_repo.commit("bad import")
+    unknown = "1234567890abcdef1234567890abcdef12345678"
+    stdin = f"refs/heads/main {head} refs/heads/main {unknown}\n".encode()
+    result = clean_repo.guardian("check", "--pre-push", input=stdin)
+    assert result.code == 1, result
+    assert "src/app.py:1:8: forbidden-import" in result.out
+
+
+def test_hook_file_names_that_look_like_options_stay_file_names(clean_repo: Repo) -> None:
+    clean_repo.write("--output", "root = C:\\runs\\x\n")
+    clean_repo.write("victim.py", "print(1)\n")
+    clean_repo.write("-x.py", "import optimization_engine\n")
+    clean_repo.git("add", "--", "--output", "victim.py", "-x.py")
+    result = clean_repo.guardian("check", "--staged", "--files", "--format=json", "--output", "victim.py", "-x.py")
+    assert (clean_repo.path / "victim.py").read_text() == "print(1)\n"
+    assert result.code == 1, result
+    assert sorted(f["path"] for f in json.loads(result.out)["findings"]) == ["--output", "-x.py"]
+
+
+def test_paths_from_a_subdirectory_match_root_anchored_excludes(clean_repo: Repo) -> None:
+    clean_repo.write("dashboard/assets/x.png", big())
+    clean_repo.write("scripts/INSTALL.BAT", "copy C:\\data\\x D:\\y\n")
+    from tests.conftest import run_guardian
+
+    result = run_guardian("check", "assets/x.png", cwd=clean_repo.path / "dashboard")
+    assert result.code == 0, result
+    assert clean_repo.guardian("check", "scripts/INSTALL.BAT").code == 0

@@ -143,3 +143,14 @@ def test_install_respects_core_hooks_path(clean_repo: Repo) -> None:
     clean_repo.git("config", "core.hooksPath", ".githooks")
     assert clean_repo.guardian("install", "--hook", "pre-push").code == 0
     assert (clean_repo.path / ".githooks/pre-push").exists()
+
+
+def test_install_over_a_dangling_symlink_needs_force_and_keeps_it(clean_repo: Repo) -> None:
+    hooks = clean_repo.path / ".git/hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "pre-commit").symlink_to(hooks / "nowhere")
+    refused = clean_repo.guardian("install", "--hook", "pre-commit")
+    assert refused.code == 2 and "Traceback" not in refused.err
+    forced = clean_repo.guardian("install", "--hook", "pre-commit", "--force")
+    assert forced.code == 0, forced
+    assert (hooks / "pre-commit.guardian-backup").is_symlink()

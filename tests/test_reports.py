@@ -63,3 +63,27 @@ def test_github_workflow_commands_escape_properties(repo: Repo) -> None:
     result = repo.guardian("check", "--format", "github", "--select", "forbidden-import")
     line = next(x for x in result.out.splitlines() if x.startswith("::error"))
     assert line.startswith("::error file=odd%2Cname%3A1.py,line=1,col=8,title=guardian forbidden-import::")
+
+
+def test_non_utf8_file_names_survive_every_format(repo: Repo) -> None:
+    import os
+
+    repo.write(".gitignore", "")
+    name = os.fsdecode(b"lat\xe9.py")
+    (repo.path / name).write_text("P = 'C:\\\\data\\\\in'\n")
+    repo.commit()
+    strict = {"PYTHONIOENCODING": "utf-8"}
+    for fmt in ("text", "json", "sarif", "github"):
+        result = repo.guardian("check", "--format", fmt, "--select", "windows-path", env=strict)
+        assert result.code == 1, (fmt, result)
+        assert "Traceback" not in result.err
+    sarif = json.loads(repo.guardian("check", "--format", "sarif", "--select", "windows-path").out)
+    uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "lat%E9.py"
+    written = repo.guardian("check", "--format", "json", "--output", "r.json", "--select", "windows-path", env=strict)
+    assert written.code == 1, written
+    data = json.loads((repo.path / "r.json").read_text())
+    assert data["findings"][0]["path"] == name
+    made = repo.guardian("baseline", env=strict)
+    assert made.code == 0, made
+    assert repo.guardian("check", "--baseline", ".guardian-baseline.json", "--select", "windows-path").code == 0

@@ -23,14 +23,32 @@ def use_color(stream: object) -> bool:
 
 
 def emit(text: str, output: str | None) -> None:
-    """A report to ``output`` (written atomically) or to standard output."""
+    """A report to ``output`` (written atomically) or to standard output.
+
+    File names that are not UTF-8 reach us as surrogates; they go out as the
+    bytes git holds, whatever the terminal's encoding."""
+    data = text.encode("utf-8", "surrogateescape")
     if output:
         from guardian.fixer import write_atomic
 
-        write_atomic(output, text.encode("utf-8"))
+        write_atomic(output, data)
     else:
-        sys.stdout.write(text)
         sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+def json_text(value: object) -> str:
+    """Indented JSON, UTF-8 where possible; a file name that is not UTF-8 is
+    written with ``\\u`` escapes, so the document stays valid JSON."""
+    import json
+
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, indent=2, ensure_ascii=True)
+    return text + "\n"
 
 
 def render(result: Result, fmt: str, *, color: bool = False) -> str:

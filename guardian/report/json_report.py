@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from guardian import __version__
 from guardian.baseline import fingerprint
+from guardian.report import json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,4 +48,4 @@ def as_dict(result: Result) -> dict[str, object]:
 
 
 def render(result: Result, *, color: bool = False) -> str:
-    return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"
+    return json_text(as_dict(result))

@@ -7,11 +7,11 @@ partial fingerprint that survives line moves.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
 from guardian import __version__
 from guardian.baseline import fingerprint
+from guardian.report import json_text
 from guardian.rules import rule_class
 
 TYPE_CHECKING = False
@@ -43,7 +43,10 @@ def as_dict(result: Result) -> dict[str, object]:
     results = []
     for f in result.findings:
         physical: dict[str, object] = {
-            "artifactLocation": {"uri": quote(f.path or ".gitignore"), "uriBaseId": "%SRCROOT%"}
+            "artifactLocation": {
+                "uri": quote(f.path or ".gitignore", errors="surrogateescape"),
+                "uriBaseId": "%SRCROOT%",
+            }
         }
         if f.line:
             region: dict[str, int] = {"startLine": f.line}
@@ -81,4 +84,4 @@ def as_dict(result: Result) -> dict[str, object]:
 
 
 def render(result: Result, *, color: bool = False) -> str:
-    return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"
+    return json_text(as_dict(result))

@@ -31,7 +31,7 @@ class WindowsPath(Rule):
     scope = "file"
     needs_content = True
     text_only = True
-    default_exclude = ("*.bat", "*.cmd", "*.ps1")
+    default_exclude = ("*.[bB][aA][tT]", "*.[cC][mM][dD]", "*.[pP][sS]1")
     docs = """\
 ## What it does
 Finds absolute Windows paths written into files: a drive letter with a
