@@ -369,13 +369,13 @@ def load_policy(
 
 
 def _shown(path: str) -> str:
-    """A path as a user would type it: relative to the current directory
-    when that is shorter, else absolute."""
+    """A path as a user would type it: relative when it is below the current
+    directory, absolute otherwise (the same answer wherever the tool runs)."""
     try:
         rel = os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return path
-    return rel if len(rel) < len(path) else path
+    return path if rel == ".." or rel.startswith(".." + os.sep) else rel
 
 
 def load_policy_bytes(data: bytes, source: str, **kwargs: object) -> Policy:

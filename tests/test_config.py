@@ -112,14 +112,18 @@ BAD_CONFIGS = [
 
 
 @pytest.mark.parametrize(("text", "key", "problem"), BAD_CONFIGS)
-def test_bad_config_names_file_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
+def test_bad_config_names_file_key_and_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, key: str, problem: str
+) -> None:
     path = tmp_path / ".guardian.toml"
     path.write_text(text)
+    # Found from a directory above it: the path is shown as typed from there.
+    monkeypatch.chdir(tmp_path.parent)
     with pytest.raises(ConfigError) as info:
         load_policy(start=str(tmp_path))
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith(str(path))
+    assert message.startswith(f"{tmp_path.name}/.guardian.toml: ")
     assert key in message
     assert problem in message
 
@@ -198,3 +202,15 @@ def test_option_tables_replace_the_inherited_table(tmp_path: Path) -> None:
     (tmp_path / ".guardian.toml").write_text('[rules.forbidden-import.banned]\nlegacy = "modern"\n')
     imports = load_policy(start=str(tmp_path)).rule("forbidden-import")
     assert imports is not None and imports.settings["banned"] == {"legacy": "modern"}
+
+
+def test_a_config_outside_the_current_directory_is_shown_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".guardian.toml").write_text("colour = 1\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    with pytest.raises(ConfigError) as info:
+        load_policy(start=str(sub))
+    assert str(info.value).startswith(str(tmp_path / ".guardian.toml") + ": colour: unknown key")
