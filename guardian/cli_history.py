@@ -179,7 +179,8 @@ def _notes(result: object, *, quiet: bool) -> list[str]:
         shown = ", ".join(result.missing[:10])
         more = f" and {result.missing_count - 10} more" if result.missing_count > 10 else ""
         notes.append(
-            f"warning: {result.missing_count} objects are missing and were skipped: {shown}{more} "
+            f"warning: {result.missing_count} "
+            f"{'object is' if result.missing_count == 1 else 'objects are'} missing and were skipped: {shown}{more} "
             "(a partial or shallow clone, or a damaged repository: `git fsck` tells which)"
         )
     if not quiet:

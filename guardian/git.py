@@ -30,12 +30,42 @@ def encode_path(path: str) -> bytes:
     return path.encode(FS_ENCODING, "surrogateescape")
 
 
-def _env() -> dict[str, str]:
+def environment() -> dict[str, str]:
     env = dict(os.environ)
     # Hooks run with GIT_DIR/GIT_INDEX_FILE set by git itself; keep those.
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
     env["LC_ALL"] = "C"
+    # Guardian only reads. In a partial clone a missing blob is reported,
+    # never fetched one by one: GIT_NO_LAZY_FETCH from git 2.44, and before
+    # that a refused protocol makes each lazy fetch fail at once.
+    env["GIT_NO_LAZY_FETCH"] = "1"
+    env["GIT_ALLOW_PROTOCOL"] = "guardian-no-fetch"
     return env
+
+
+_PARTIAL: dict[str, bool] = {}
+_MISSING: dict[str, frozenset[str]] = {}
+
+
+def is_partial(cwd: str) -> bool:
+    """Whether the repository is a partial clone (objects may be missing)."""
+    if cwd not in _PARTIAL:
+        out = git(["config", "--get-regexp", r"^(remote\..*\.promisor|extensions\.partialclone)$"], cwd, check=False)
+        _PARTIAL[cwd] = bool(out.stdout.strip())
+    return _PARTIAL[cwd]
+
+
+def missing_objects(cwd: str) -> frozenset[str]:
+    """Ids of the objects a partial clone does not have, among those reachable
+    from any ref or the index (empty for a complete repository). git stops
+    at the first missing object when asked for it, so it is asked for this
+    list instead, once per run."""
+    if not is_partial(cwd):
+        return frozenset()
+    if cwd not in _MISSING:
+        out = git(["rev-list", "--objects", "--all", "--indexed-objects", "--missing=print"], cwd, check=False)
+        _MISSING[cwd] = frozenset(line[1:].decode() for line in out.stdout.splitlines() if line.startswith(b"?"))
+    return _MISSING[cwd]
 
 
 def git(
@@ -44,7 +74,7 @@ def git(
     """Run one git command and return its output as bytes."""
     cmd = ["git", "-c", "core.quotepath=false", *args]
     try:
-        proc = subprocess.run(cmd, cwd=cwd, input=input, capture_output=True, env=_env())
+        proc = subprocess.run(cmd, cwd=cwd, input=input, capture_output=True, env=environment())
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH; install git and try again") from None
     if check and proc.returncode != 0:
@@ -86,7 +116,18 @@ def ls_files_stage(cwd: str, paths: Sequence[str] = ()) -> list[tuple[str, str, 
 
 
 def ls_tree(rev: str, cwd: str) -> list[tuple[str, str, int, str]]:
-    """(mode, oid, size, path) of every blob and gitlink in a commit's tree."""
+    """(mode, oid, size, path) of every blob and gitlink in a commit's tree;
+    size -1 for a blob the repository does not have."""
+    if missing_objects(cwd):
+        # ``ls-tree -l`` dies on a missing blob: list, then size what is there.
+        rows = []
+        for record in git(["ls-tree", "-r", "-z", "--full-tree", rev], cwd).stdout.split(b"\0"):
+            if record:
+                meta, _, raw_path = record.partition(b"\t")
+                mode, _kind, oid = meta.decode().split()
+                rows.append((mode, oid, decode_path(raw_path)))
+        sizes = batch_check([oid for mode, oid, _path in rows if mode != "160000"], cwd)
+        return [(mode, oid, sizes.get(oid, 0 if mode == "160000" else -1), path) for mode, oid, path in rows]
     out = git(["ls-tree", "-r", "-l", "-z", "--full-tree", rev], cwd).stdout
     entries = []
     for record in out.split(b"\0"):
@@ -102,7 +143,8 @@ def ls_tree(rev: str, cwd: str) -> list[tuple[str, str, int, str]]:
 def batch_check(oids: Iterable[str], cwd: str) -> dict[str, int]:
     """Sizes of objects from one ``cat-file --batch-check`` process; missing
     objects (partial clones) are left out."""
-    wanted = list(dict.fromkeys(oids))
+    absent = missing_objects(cwd)
+    wanted = [oid for oid in dict.fromkeys(oids) if oid not in absent]
     if not wanted:
         return {}
     proc = git(
@@ -130,6 +172,16 @@ class CatFile:
         self.cwd = cwd
 
     def read_many(self, oids: Sequence[str]) -> Iterator[tuple[str, bytes | None]]:
+        absent = missing_objects(self.cwd)
+        if absent:
+            present = [oid for oid in oids if oid not in absent]
+            contents = dict(self._read(present)) if present else {}
+            for oid in oids:
+                yield oid, contents.get(oid)
+            return
+        yield from self._read(oids)
+
+    def _read(self, oids: Sequence[str]) -> Iterator[tuple[str, bytes | None]]:
         if not oids:
             return
         request = ("\n".join(oids) + "\n").encode()
@@ -140,7 +192,7 @@ class CatFile:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env=_env(),
+                env=environment(),
             )
         except FileNotFoundError:
             raise GitError("git is not installed or not on PATH; install git and try again") from None

@@ -196,16 +196,6 @@ class HistoryResult:
 # -- git plumbing -------------------------------------------------------------------
 
 
-def _env() -> dict[str, str]:
-    env = git._env()
-    # A partial clone must not fetch every missing blob one by one: report
-    # them instead. GIT_NO_LAZY_FETCH works from git 2.44; on older git the
-    # refused protocol makes each fetch attempt fail at once.
-    env["GIT_NO_LAZY_FETCH"] = "1"
-    env["GIT_ALLOW_PROTOCOL"] = "guardian-no-fetch"
-    return env
-
-
 def _popen(
     args: Sequence[str], cwd: str, *, stdin: int | None = None, stderr: IO[bytes] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -217,7 +207,7 @@ def _popen(
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=stderr if stderr is not None else subprocess.DEVNULL,
-            env=_env(),
+            env=git.environment(),
             bufsize=_CHUNK,
         )
     except FileNotFoundError:
@@ -523,6 +513,7 @@ class _Pass:
         """
         every = self.limit is not None
         profile = self._profile if self.content_rules else None
+        absent = git.missing_objects(self.root)
         counter = self.commits
         read = getattr(log_out, "read1", log_out.read)
         out: list[bytes] = []
@@ -587,6 +578,10 @@ class _Pass:
                         oid = parts[2 * n_parents + 1]
                         old = b"-"
                     want = mode != b"000000" and mode != b"160000"
+                    if want and absent and oid.decode() in absent:
+                        # A partial clone lacks it: cat-file would stop here.
+                        self._missing(oid)
+                        want = False
             if out:
                 check_in.write(b"".join(out))
         finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Repo, Result
+from tests.conftest import Repo, Result, run_guardian
 
 SMALL_LIMIT = '[rules.max-file-size]\nlimit = "1 KiB"\n'
 
@@ -226,7 +226,6 @@ def test_repository_without_commits(repo: Repo) -> None:
 
 
 def test_outside_a_repository(tmp_path: Path) -> None:
-    from tests.conftest import run_guardian
 
     result = run_guardian("history", cwd=tmp_path)
     assert result.code == 2
@@ -538,3 +537,29 @@ def test_oid_set_remembers_every_id_through_growth() -> None:
     assert not any(seen.add(OidSet.key(oid)) for oid in ids)
     assert seen.add(OidSet.key(ids[0], 3))  # the same blob under another profile is new
     assert seen.count == 5001
+
+
+def test_partial_clone_reports_missing_blobs_and_never_fetches_them(tmp_path: Path) -> None:
+    source = Repo(tmp_path / "source")
+    source.git("config", "uploadpack.allowFilter", "true")
+    source.write("big.bin", os.urandom(5000))
+    source.write("small.txt", "hi\n")
+    source.commit("one")
+    clone = tmp_path / "partial"
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:limit=1k", "--no-checkout", f"file://{source.path}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    big_oid = source.git("rev-parse", "HEAD:big.bin").strip()
+
+    def missing() -> str:
+        return subprocess.run(
+            ["git", "rev-list", "--objects", "--all", "--missing=print"], cwd=clone, capture_output=True, text=True
+        ).stdout
+
+    assert f"?{big_oid}" in missing()
+    result = run_guardian("history", "--select", "max-file-size,windows-path", cwd=clone)
+    assert "Traceback" not in result.err
+    assert big_oid in result.err and "1 object is missing" in result.err
+    assert f"?{big_oid}" in missing()  # still missing: nothing was fetched
