@@ -115,17 +115,24 @@ def ls_files_stage(cwd: str, paths: Sequence[str] = ()) -> list[tuple[str, str, 
     return entries
 
 
+def ls_tree_ids(rev: str, cwd: str) -> list[tuple[str, str, str]]:
+    """(mode, oid, path) of every blob and gitlink in a commit's tree, sizes
+    left out (``ls-tree -l`` must read every blob's header)."""
+    rows = []
+    for record in git(["ls-tree", "-r", "-z", "--full-tree", rev], cwd).stdout.split(b"\0"):
+        if record:
+            meta, _, raw_path = record.partition(b"\t")
+            mode, _kind, oid = meta.decode().split()
+            rows.append((mode, oid, decode_path(raw_path)))
+    return rows
+
+
 def ls_tree(rev: str, cwd: str) -> list[tuple[str, str, int, str]]:
     """(mode, oid, size, path) of every blob and gitlink in a commit's tree;
     size -1 for a blob the repository does not have."""
     if missing_objects(cwd):
         # ``ls-tree -l`` dies on a missing blob: list, then size what is there.
-        rows = []
-        for record in git(["ls-tree", "-r", "-z", "--full-tree", rev], cwd).stdout.split(b"\0"):
-            if record:
-                meta, _, raw_path = record.partition(b"\t")
-                mode, _kind, oid = meta.decode().split()
-                rows.append((mode, oid, decode_path(raw_path)))
+        rows = ls_tree_ids(rev, cwd)
         sizes = batch_check([oid for mode, oid, _path in rows if mode != "160000"], cwd)
         return [(mode, oid, sizes.get(oid, 0 if mode == "160000" else -1), path) for mode, oid, path in rows]
     out = git(["ls-tree", "-r", "-l", "-z", "--full-tree", rev], cwd).stdout

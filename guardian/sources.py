@@ -79,12 +79,14 @@ class IndexSnapshot(GitSnapshot):
         self._tree = [by_path.get(path) or FileEntry(path, -1, mode, oid, new=False) for mode, oid, path in index]
 
     def _staged_changes(self) -> dict[str, str]:
-        """path -> new blob id ('' when the blob is old: a pure rename)."""
+        """path -> new blob id ('' when the blob is old: a pure rename, or an
+        added file whose blob HEAD already holds under another path)."""
         head = git.resolve("HEAD", self.repo)
         if head is None:
             return {path: oid for _mode, oid, path in git.ls_files_stage(self.repo)}
         out = git.git(["diff-index", "--cached", "-z", "-M", "--raw", "--no-abbrev", head], self.repo).stdout
         changed: dict[str, str] = {}
+        added = False
         fields = out.split(b"\0")
         i = 0
         while i < len(fields) - 1:
@@ -103,6 +105,12 @@ class IndexSnapshot(GitSnapshot):
                 continue
             pure_rename = status[0] == "R" and old_oid == new_oid
             changed[path] = "" if pure_rename else new_oid
+            added = added or status[0] == "A"
+        if added:
+            # A copy of a file HEAD holds is not a new blob. Only additions
+            # can be such copies often enough to pay for listing HEAD's tree.
+            at_head = {oid for _mode, oid, _path in git.ls_tree_ids(head, self.repo)}
+            changed = {path: "" if oid in at_head else oid for path, oid in changed.items()}
         return changed
 
     @staticmethod

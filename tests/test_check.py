@@ -383,3 +383,16 @@ def test_paths_from_a_subdirectory_match_root_anchored_excludes(clean_repo: Repo
     result = run_guardian("check", "assets/x.png", cwd=clean_repo.path / "dashboard")
     assert result.code == 0, result
     assert clean_repo.guardian("check", "scripts/INSTALL.BAT").code == 0
+
+
+def test_a_staged_copy_of_a_blob_head_holds_is_not_new(clean_repo: Repo) -> None:
+    data = big()
+    clean_repo.write("old.bin", data)
+    clean_repo.commit("grandfathered")
+    clean_repo.write("copy.bin", data)
+    clean_repo.add("copy.bin")
+    assert clean_repo.guardian("check", "--staged", "--select", "max-file-size").code == 0
+    clean_repo.write("other.bin", big())
+    clean_repo.add("other.bin")
+    result = clean_repo.guardian("check", "--staged", "--select", "max-file-size")
+    assert result.code == 1 and "other.bin" in result.out and "copy.bin" not in result.out
