@@ -88,13 +88,14 @@ class Baseline:
         return json_text({"version": BASELINE_VERSION, "entries": self.entries})
 
     def filter(
-        self, findings: list[Finding], checked_paths: set[str]
+        self, findings: list[Finding], checked_paths: set[str], tree_paths: set[str] | None = None
     ) -> tuple[list[Finding], int, list[dict[str, object]]]:
         """(new findings, how many were hidden, stale entries).
 
         An entry is stale when its file was checked and it matched fewer
-        findings than it counts, or it is about the repository as a whole and
-        matched none. Entries for files outside this run are left alone.
+        findings than it counts, or when ``tree_paths`` (the whole tree, if
+        the run knows it) no longer holds its path. Entries for other files
+        outside this run are left alone.
         """
         budget = {str(e["fingerprint"]): int(e.get("count", 1)) for e in self.entries}  # type: ignore[call-overload]
         used: dict[str, int] = {}
@@ -108,9 +109,15 @@ class Baseline:
             else:
                 kept.append(finding)
         seen_paths = checked_paths | {f.path for f in findings}
+
+        def judged(path: str) -> bool:
+            # A file of this run, or one the tree no longer has at all
+            # (deleted or renamed), when the run knows the whole tree.
+            return path in seen_paths or (tree_paths is not None and path not in tree_paths)
+
         stale = [
             e
             for e in self.entries
-            if str(e.get("path")) in seen_paths and used.get(str(e["fingerprint"]), 0) < int(e.get("count", 1))  # type: ignore[call-overload]
+            if judged(str(e.get("path"))) and used.get(str(e["fingerprint"]), 0) < int(e.get("count", 1))  # type: ignore[call-overload]
         ]
         return kept, hidden, stale

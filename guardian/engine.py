@@ -120,7 +120,10 @@ def run(
             kept.append(finding)
     if baseline is not None:
         checked_paths = {entry.path for entry, _m, _c in plan}
-        kept, result.baselined, result.stale = baseline.filter(kept, checked_paths)
+        tree_paths = {entry.path for entry in snapshot.tree()} if snapshot.has_tree else None
+        if tree_paths is not None:
+            tree_paths |= {os.path.dirname(path) for path in tree_paths}  # directories: dir-budget findings
+        kept, result.baselined, result.stale = baseline.filter(kept, checked_paths, tree_paths)
     kept.sort(key=lambda f: f.sort_key())
     result.findings = kept
     return result

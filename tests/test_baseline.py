@@ -55,3 +55,15 @@ def test_bad_baseline_file_is_a_usage_error(clean_repo: Repo) -> None:
     for name in ("junk.json", "missing.json"):
         result = clean_repo.guardian("check", "--baseline", name)
         assert result.code == 2 and name in result.err and "Traceback" not in result.err
+
+
+def test_entries_for_deleted_files_are_stale(clean_repo: Repo) -> None:
+    clean_repo.write("a.py", BAD)
+    clean_repo.write("b.py", BAD)
+    clean_repo.commit()
+    clean_repo.guardian("baseline")
+    clean_repo.git("rm", "-q", "a.py")
+    clean_repo.commit()
+    result = clean_repo.guardian("check", "--baseline", ".guardian-baseline.json", "--format", "json")
+    assert result.code == 0, result
+    assert [e["path"] for e in json.loads(result.out)["stale_baseline"]] == ["a.py"]
