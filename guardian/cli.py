@@ -99,10 +99,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that subcommand's (a hook
     pays for one subparser, not nine)."""
     import argparse
+    import typing
 
     from guardian.report import FORMATS
 
-    parser = argparse.ArgumentParser(
+    class Parser(argparse.ArgumentParser):
+        """Usage errors as one line, like every other error, and exit 2."""
+
+        def error(self, message: str) -> typing.NoReturn:
+            sys.stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+            raise SystemExit(EXIT_USAGE)
+
+    parser: argparse.ArgumentParser = Parser(
         prog="guardian",
         description="Keep a git repository inside its policy.",
         epilog="Exit status: 0 clean, 1 violations found, 2 usage or configuration error.",

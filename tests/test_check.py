@@ -396,3 +396,11 @@ def test_a_staged_copy_of_a_blob_head_holds_is_not_new(clean_repo: Repo) -> None
     clean_repo.add("other.bin")
     result = clean_repo.guardian("check", "--staged", "--select", "max-file-size")
     assert result.code == 1 and "other.bin" in result.out and "copy.bin" not in result.out
+
+
+def test_usage_errors_are_one_line(clean_repo: Repo) -> None:
+    for args in (("check", "--format", "xml"), ("bogus",), ("check", "--staged", "--all-files")):
+        result = clean_repo.guardian(*args)
+        assert result.code == 2, result
+        assert len(result.err.strip().splitlines()) == 1, result
+        assert "error:" in result.err and "--help" in result.err
