@@ -111,7 +111,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from guardian import git, history, progress
     from guardian.config import load_policy
 
-    root = git.toplevel(os.getcwd())
+    root = git.repository(os.getcwd())
     policy = load_policy(args.config, start=os.getcwd(), select=args.select, ignore=args.ignore)
     baseline = None
     if args.baseline:

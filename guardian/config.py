@@ -165,7 +165,8 @@ def find_config(start: str) -> str | None:
     """The nearest ``.guardian.toml`` or ``pyproject.toml`` with ``[tool.guardian]``.
 
     Looks in ``start`` and its parents, stopping at the repository root (a
-    directory holding ``.git``) so a policy never leaks in from outside.
+    directory holding ``.git``, or a bare repository) so a policy never leaks
+    in from outside.
     """
     directory = os.path.abspath(start)
     while True:
@@ -179,7 +180,8 @@ def find_config(start: str) -> str | None:
                         continue
                 return candidate
         parent = os.path.dirname(directory)
-        if os.path.exists(os.path.join(directory, ".git")) or parent == directory:
+        bare = os.path.isfile(os.path.join(directory, "HEAD")) and os.path.isdir(os.path.join(directory, "objects"))
+        if bare or os.path.exists(os.path.join(directory, ".git")) or parent == directory:
             return None
         directory = parent
 

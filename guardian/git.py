@@ -92,6 +92,16 @@ def toplevel(cwd: str) -> str:
     return proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
 
 
+def repository(cwd: str) -> str:
+    """Where to run git for history questions: the work tree's root, or the
+    repository itself when it is bare (a ``--mirror`` clone)."""
+    proc = git(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], cwd, check=False)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode == 0 and len(lines) == 2 and lines[0] == "true":
+        return lines[1]
+    return toplevel(cwd)
+
+
 def resolve(rev: str, cwd: str) -> str | None:
     """The commit id for ``rev``, or None if it does not name a commit."""
     proc = git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd, check=False)

@@ -563,3 +563,14 @@ def test_partial_clone_reports_missing_blobs_and_never_fetches_them(tmp_path: Pa
     assert "Traceback" not in result.err
     assert big_oid in result.err and "1 object is missing" in result.err
     assert f"?{big_oid}" in missing()  # still missing: nothing was fetched
+
+
+def test_history_runs_in_a_bare_mirror_clone(tmp_path: Path) -> None:
+    source = Repo(tmp_path / "source")
+    source.write("big.bin", os.urandom(2 * 1024 * 1024))
+    source.commit("big")
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(source.path), str(mirror)], check=True)
+    result = run_guardian("history", "--select", "max-file-size", "--format", "json", cwd=mirror)
+    assert result.code == 1, result
+    assert [f["path"] for f in json.loads(result.out)["findings"]] == ["big.bin"]
