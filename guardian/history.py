@@ -39,8 +39,9 @@ import threading
 
 from guardian import git
 from guardian.errors import GitError, GuardianError
-from guardian.model import ERROR, WARNING, FileEntry, Finding, Snapshot
+from guardian.model import ERROR, WARNING, FileEntry, Finding
 from guardian.report import json_text
+from guardian.sources import GitSnapshot
 from guardian.units import format_size
 
 TYPE_CHECKING = False
@@ -856,24 +857,20 @@ def commit_info(root: str, commits: Iterable[str]) -> dict[str, Commit]:
 # -- ref tips ---------------------------------------------------------------------------
 
 
-class TreeSnapshot(Snapshot):
-    """The tree of one commit, read through one ``ls-tree`` and one ``cat-file``."""
+class TreeSnapshot(GitSnapshot):
+    """The tree of one commit. Sizes are asked only when a rule needs them:
+    ``ls-tree -l`` would read every blob's header, which costs more than the
+    tree itself in a repository of loose objects."""
 
     def __init__(self, root: str, tree: str, label: str) -> None:
-        self.root = root
-        self._root = root
+        super().__init__(root)
         self.label = label
-        self._tree = [FileEntry(path, size, mode, oid, new=True) for mode, oid, size, path in git.ls_tree(tree, root)]
+        self._tree = [FileEntry(path, -1, mode, oid, new=True) for mode, oid, path in git.ls_tree_ids(tree, root)]
         self.files = self._tree
 
     def tree(self) -> Sequence[FileEntry]:
+        assert self._tree is not None
         return self._tree
-
-    def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
-        wanted = [e for e in entries if e.oid and not e.is_submodule]
-        reader = git.CatFile(self._root)
-        for entry, (_oid, data) in zip(wanted, reader.read_many([e.oid for e in wanted]), strict=False):
-            yield entry, data
 
 
 def ref_tips(root: str, revs: Sequence[str], *, all_refs: bool) -> list[tuple[str, str]]:
