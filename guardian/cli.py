@@ -287,7 +287,10 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
         if merged is None:
             merged = result
         else:
-            merged.findings.extend(f for f in result.findings if f not in merged.findings)
+            # Several pushed refs share commits: a finding is reported once.
+            seen = set(merged.findings)
+            merged.findings.extend(f for f in result.findings if f not in seen)
+            merged.findings.sort(key=lambda f: f.sort_key())
             merged.files_checked += result.files_checked
             merged.suppressed += result.suppressed
             merged.baselined += result.baselined

@@ -404,3 +404,15 @@ def test_usage_errors_are_one_line(clean_repo: Repo) -> None:
         assert result.code == 2, result
         assert len(result.err.strip().splitlines()) == 1, result
         assert "error:" in result.err and "--help" in result.err
+
+
+def test_pre_push_of_two_refs_sharing_commits_reports_each_finding_once(clean_repo: Repo) -> None:
+    base = clean_repo.git("rev-parse", "HEAD").strip()
+    clean_repo.write("src/app.py", "import optimization_engine\n")
+    head = clean_repo.commit("bad import")
+    stdin = (
+        f"refs/heads/main {head} refs/heads/main {base}\nrefs/heads/topic {head} refs/heads/topic {base}\n"
+    ).encode()
+    result = clean_repo.guardian("check", "--pre-push", "--format", "json", input=stdin)
+    assert result.code == 1, result
+    assert [f["path"] for f in json.loads(result.out)["findings"]] == ["src/app.py"]

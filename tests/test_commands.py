@@ -154,3 +154,20 @@ def test_install_over_a_dangling_symlink_needs_force_and_keeps_it(clean_repo: Re
     forced = clean_repo.guardian("install", "--hook", "pre-commit", "--force")
     assert forced.code == 0, forced
     assert (hooks / "pre-commit.guardian-backup").is_symlink()
+
+
+def test_forbidden_import_hook_files_pattern_agrees_with_the_rule() -> None:
+    import re
+
+    import yaml
+
+    from guardian.rules.forbidden_import import ForbiddenImport
+    from tests.conftest import ROOT
+
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    pattern = next(h["files"] for h in hooks if h["id"] == "guardian-forbidden-import")
+    rule = ForbiddenImport()
+    paths = ["a.py", "B.PYI", "w.pyw", "x/requirements-dev.txt", "requirements.in", "pkg/entry_points.txt"]
+    paths += ["setup.cfg", "c.yaml", "d.YML", "e.json", "f.ini", "pyproject.toml", "notes.txt", "x.md", "a.pyc"]
+    for path in paths:
+        assert bool(re.search(pattern, path)) == rule.applies(path), path
