@@ -33,6 +33,8 @@ class Result:
         #: Files a content rule skipped: (path, reason).
         self.skipped: list[tuple[str, str]] = []
         self.rules: list[str] = []
+        #: The configured severity of each rule that ran.
+        self.severities: dict[str, str] = {}
         self.policy_source = ""
         self.label = ""
 
@@ -66,6 +68,7 @@ def run(
     lets a large content check use a second process (command line only)."""
     result = Result()
     result.rules = [r.id for r in policy.rules]
+    result.severities = {r.id: r.severity for r in policy.rules}
     result.policy_source = policy.source
     result.label = snapshot.label
     file_rules = [r for r in policy.rules if r.scope == "file"]

@@ -87,3 +87,15 @@ def test_non_utf8_file_names_survive_every_format(repo: Repo) -> None:
     made = repo.guardian("baseline", env=strict)
     assert made.code == 0, made
     assert repo.guardian("check", "--baseline", ".guardian-baseline.json", "--select", "windows-path").code == 0
+
+
+def test_sarif_rule_level_follows_the_configured_severity(repo: Repo) -> None:
+    repo.write(".gitignore", "")
+    repo.write(".guardian.toml", '[rules.windows-path]\nseverity = "warning"\n')
+    repo.write("a.txt", "root = C:\\runs\\x\n")
+    repo.commit()
+    log = json.loads(repo.guardian("check", "--format", "sarif").out)
+    rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["windows-path"]["defaultConfiguration"]["level"] == "warning"
+    assert rules["max-file-size"]["defaultConfiguration"]["level"] == "error"
+    jsonschema.validate(log, _sarif_schema())

@@ -25,7 +25,7 @@ def _level(severity: str) -> str:
     return "error" if severity == "error" else "warning"
 
 
-def _rule_descriptor(rule_id: str) -> dict[str, object]:
+def _rule_descriptor(rule_id: str, severity: str) -> dict[str, object]:
     cls = rule_class(rule_id)
     return {
         "id": rule_id,
@@ -33,7 +33,7 @@ def _rule_descriptor(rule_id: str) -> dict[str, object]:
         "shortDescription": {"text": cls.summary},
         "fullDescription": {"text": cls.summary},
         "help": {"text": cls.docs, "markdown": cls.docs},
-        "defaultConfiguration": {"level": "error"},
+        "defaultConfiguration": {"level": _level(severity)},
     }
 
 
@@ -73,7 +73,9 @@ def as_dict(result: Result) -> dict[str, object]:
                         "name": "guardian",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "rules": [_rule_descriptor(rule_id) for rule_id in rule_ids],
+                        "rules": [
+                            _rule_descriptor(rule_id, result.severities.get(rule_id, "error")) for rule_id in rule_ids
+                        ],
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root."}}},
