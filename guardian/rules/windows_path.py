@@ -310,12 +310,12 @@ def _python_hits(text: str) -> list[Hit]:
         body = text[body_at:body_end]
         if ":" not in body and "\\\\" not in body:
             continue
-        prefix = text[max(0, at - 2) : at].lower()
-        # Only letters glued to the quote are a prefix, and not the end of a name (`bar"..."`).
-        while prefix and not (
-            prefix[0] in "rbuf" and (at - len(prefix) == 0 or not _word_char(text[at - len(prefix) - 1]))
-        ):
-            prefix = prefix[1:]
+        # The prefix: up to two prefix letters glued to the quote, not the end
+        # of a longer name (`bar"..."`) and not a closing quote before them.
+        start = at
+        while start > max(0, at - 2) and text[start - 1] in "rRbBuUfF":
+            start -= 1
+        prefix = "" if start > 0 and _word_char(text[start - 1]) else text[start:at].lower()
         escape = None if "r" in prefix else pats.bytes_escape if "b" in prefix else pats.str_escape
         found = list(_scan(body, escape))
         if not found:
