@@ -46,6 +46,19 @@ _RETRY_STATUSES = (500, 502, 503, 504)
 log = logs.get("github")
 
 
+async def read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes | None:
+    """The bytes of a stream, or None as soon as they pass ``limit``: a body
+    is never held past its bound, whatever its headers claimed."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 class GitHubError(Exception):
     """GitHub answered with an error we do not retry (or retried in vain)."""
 
@@ -325,13 +338,9 @@ class GitHubClient:
             encoded = response.headers.get("content-encoding", "identity") not in ("", "identity")
             if declared.isdigit() and int(declared) > limit and not encoded:
                 raise _Overflow
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise _Overflow
-                chunks.append(chunk)
+            body = await read_bounded(response.aiter_bytes(), limit)
+            if body is None:
+                raise _Overflow
         finally:
             await response.aclose()
         # The body is decoded already: the copy must not claim an encoding.
@@ -339,7 +348,7 @@ class GitHubClient:
         return httpx.Response(
             response.status_code,
             headers=headers,
-            content=b"".join(chunks),
+            content=body,
             request=request,
             extensions=response.extensions,
         )

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from app import logs
 from app.evaluate import warm_up
 from app.events import EVENTS, decide
-from app.github import GitHubClient
+from app.github import GitHubClient, read_bounded
 from app.metrics import Metrics
 from app.queue import SqliteQueue
 from app.settings import Settings, SettingsError, from_env, validate
@@ -55,14 +55,7 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_bounded(request.stream(), limit)
 
 
 def _parse_payload(body: bytes, content_type: str) -> dict[str, object] | None:

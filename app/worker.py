@@ -316,37 +316,22 @@ class Worker:
 
     async def _close_check_run(self, job: Job, conclusion: str, title: str, text: str) -> None:
         """Complete a check run this job created earlier (before a restart)."""
-        if job.check_run_id is None:
+        await self._complete(job, job.check_run_id, conclusion, {"title": title, "summary": text})
+
+    async def _complete(self, job: Job, check_run_id: int | None, conclusion: str, output: object) -> None:
+        if check_run_id is None:
             return
         await self.gh.request(
             "PATCH",
-            f"/repos/{job.repo}/check-runs/{job.check_run_id}",
+            f"/repos/{job.repo}/check-runs/{check_run_id}",
             installation=job.installation,
             purpose="write",
-            json={
-                "status": "completed",
-                "conclusion": conclusion,
-                "completed_at": _now_iso(),
-                "output": {"title": title, "summary": text},
-            },
+            json={"status": "completed", "conclusion": conclusion, "completed_at": _now_iso(), "output": output},
         )
 
     async def _give_up(self, job: Job, check_run_id: int | None, error: str) -> None:
-        if check_run_id is None:
-            return
         try:
-            await self.gh.request(
-                "PATCH",
-                f"/repos/{job.repo}/check-runs/{check_run_id}",
-                installation=job.installation,
-                purpose="write",
-                json={
-                    "status": "completed",
-                    "conclusion": "failure",
-                    "completed_at": _now_iso(),
-                    "output": report.failure_output(error),
-                },
-            )
+            await self._complete(job, check_run_id, "failure", report.failure_output(error))
         except GitHubError as exc:
             log.warning("could not mark the check run as failed: %s", exc)
 

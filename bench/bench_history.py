@@ -192,6 +192,16 @@ def peak_rss_mb(repo: Path, env: dict[str, str], *args: str) -> float:
     raise SystemExit(f"bench: no RSS figure from guardian: {proc.stderr.decode()[-500:]}")
 
 
+def gitleaks_git(gitleaks: str, config: Path, report: Path) -> list[str]:
+    """gitleaks over the repository's history with our two rules. The report
+    goes to a real file: gitleaks replaces it, and would put a regular file
+    where /dev/null was."""
+    return [
+        gitleaks, "git", "--no-banner", "--log-level", "error", "--config", str(config),
+        "--report-format", "json", "--report-path", str(report), "--exit-code", "0", ".",
+    ]  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commits", type=int, default=20_000, help="history length (default 20000)")
@@ -237,27 +247,7 @@ def main() -> int:
             "guardian size scan": ([*guardian, "--select", "max-file-size"], env),
             "git filter-repo --analyze": ([filter_repo, "--analyze", "--force"], env),
             "guardian content scan": ([*guardian, "--select", "forbidden-import,windows-path"], env),
-            "gitleaks git": (
-                [
-                    gitleaks,
-                    "git",
-                    "--no-banner",
-                    "--log-level",
-                    "error",
-                    "--config",
-                    str(config),
-                    "--report-format",
-                    "json",
-                    "--report-path",
-                    # Never os.devnull: gitleaks replaces the report file, and
-                    # would put a regular file where /dev/null was.
-                    str(base / "leaks-timed.json"),
-                    "--exit-code",
-                    "0",
-                    ".",
-                ],
-                env,
-            ),
+            "gitleaks git": (gitleaks_git(gitleaks, config, base / "leaks-timed.json"), env),
         }
         t, cpu = median_times(commands, repo, args.runs)
         width = max(len(name) for name in t)
@@ -286,22 +276,7 @@ def main() -> int:
 
         report = json.loads(found.stdout)
         leaks = subprocess.run(
-            [
-                gitleaks,
-                "git",
-                "--no-banner",
-                "--log-level",
-                "error",
-                "--config",
-                str(config),
-                "--report-format",
-                "json",
-                "--report-path",
-                str(base / "leaks.json"),
-                "--exit-code",
-                "0",
-                ".",
-            ],
+            gitleaks_git(gitleaks, config, base / "leaks.json"),
             cwd=repo,
             capture_output=True,
         )
