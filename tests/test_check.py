@@ -276,6 +276,8 @@ def test_missing_object_is_reported_as_skipped_not_a_crash(clean_repo: Repo) -> 
     clean_repo.commit()
     oid = clean_repo.git("rev-parse", "HEAD:src/gone.py").strip()
     (clean_repo.path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+    # An unchanged working file would still supply the blob's exact bytes.
+    clean_repo.write("src/gone.py", "import optimization_engine  # edited\n")
     result = clean_repo.guardian("check", "--format", "json")
     assert "Traceback" not in result.err
     data = json.loads(result.out)
@@ -416,3 +418,41 @@ def test_pre_push_of_two_refs_sharing_commits_reports_each_finding_once(clean_re
     result = clean_repo.guardian("check", "--pre-push", "--format", "json", input=stdin)
     assert result.code == 1, result
     assert [f["path"] for f in json.loads(result.out)["findings"]] == ["src/app.py"]
+
+
+def test_content_is_the_staged_blob_even_when_the_working_file_has_the_same_size(clean_repo: Repo) -> None:
+    # Clean files are read from the work tree, but only when their bytes hash
+    # to the staged blob: a same-size edit must not change the verdict.
+    clean_repo.write("a.py", 'P = "C:/data/x.csv"\n')
+    clean_repo.add("a.py")
+    clean_repo.write("a.py", 'P = "Q_/data/x.csv"\n')
+    staged = clean_repo.guardian("check", "--staged", "--select", "windows-path")
+    assert staged.code == 1 and "a.py:1:" in staged.out, staged
+    # And the other way round: a clean blob with a dirty working file passes.
+    clean_repo.write("b.py", 'P = "data/x.csv"\n')
+    clean_repo.git("add", "b.py")
+    clean_repo.git("rm", "-q", "--cached", "-f", "a.py")
+    clean_repo.write("b.py", 'P = "C:\\\\x.csv"\n')
+    assert clean_repo.guardian("check", "--staged", "--select", "windows-path").code == 0
+
+
+def test_a_clean_filter_means_the_blob_not_the_working_file_is_judged(clean_repo: Repo) -> None:
+    # The working file says `atomizer`; git's clean filter stores the old
+    # name in the blob. Guardian judges what git stores.
+    clean_repo.git("config", "filter.rename.clean", "sed s/atomizer/optimization_engine/")
+    clean_repo.git("config", "filter.rename.smudge", "cat")
+    clean_repo.write(".gitattributes", "*.py filter=rename\n")
+    clean_repo.write("mod.py", "import atomizer\n")
+    clean_repo.commit("filtered")
+    assert "optimization_engine" in clean_repo.git("show", "HEAD:mod.py")
+    result = clean_repo.guardian("check", "--all-files", "--select", "forbidden-import")
+    assert result.code == 1 and "mod.py:1:" in result.out, result
+
+
+def test_a_fifo_in_place_of_a_staged_file_is_not_opened_for_reading(clean_repo: Repo) -> None:
+    clean_repo.write("a.py", 'P = "C:\\\\data\\\\x.csv"\n')
+    clean_repo.add("a.py")
+    (clean_repo.path / "a.py").unlink()
+    os.mkfifo(clean_repo.path / "a.py")  # reading it would block forever
+    result = clean_repo.guardian("check", "--staged", "--select", "windows-path")
+    assert result.code == 1 and "a.py:1:" in result.out, result
