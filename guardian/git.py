@@ -9,7 +9,6 @@ bytes. Never a process per file.
 from __future__ import annotations
 
 import os
-import subprocess
 
 from guardian.errors import GitError
 
@@ -68,20 +67,115 @@ def missing_objects(cwd: str) -> frozenset[str]:
     return _MISSING[cwd]
 
 
-def git(
-    args: Sequence[str], cwd: str, *, input: bytes | None = None, check: bool = True
-) -> subprocess.CompletedProcess[bytes]:
+class Completed:
+    """A finished git command: exit status and both outputs as bytes."""
+
+    __slots__ = ("args", "returncode", "stderr", "stdout")
+
+    def __init__(self, args: Sequence[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
+        self.args = list(args)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+def git(args: Sequence[str], cwd: str, *, input: bytes | None = None, check: bool = True) -> Completed:
     """Run one git command and return its output as bytes."""
     cmd = ["git", "-c", "core.quotepath=false", *args]
     try:
-        proc = subprocess.run(cmd, cwd=cwd, input=input, capture_output=True, env=environment())
+        if hasattr(os, "posix_spawnp"):
+            code, out, err = _spawn(cmd, cwd, input)
+        else:
+            import subprocess
+
+            proc = subprocess.run(cmd, cwd=cwd, input=input, capture_output=True, env=environment())
+            code, out, err = proc.returncode, proc.stdout, proc.stderr
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH; install git and try again") from None
-    if check and proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        first = message[-1] if message else f"exit status {proc.returncode}"
+    if check and code != 0:
+        message = err.decode("utf-8", "replace").strip().splitlines()
+        first = message[-1] if message else f"exit status {code}"
         raise GitError(f"git {' '.join(args[:2])} failed in {cwd}: {first}")
-    return proc
+    return Completed(cmd, code, out, err)
+
+
+def _spawn(cmd: list[str], cwd: str, input: bytes | None) -> tuple[int, bytes, bytes]:
+    """``subprocess.run(cmd, cwd=cwd, input=input, capture_output=True)``
+    without importing ``subprocess``, which costs a hook more (its imports
+    pull in threading, signal and selectors) than running git does.
+
+    ``git -C`` stands in for the working directory, ``poll`` pumps the
+    three pipes so that no side waits on a full one, and the child gets
+    SIGPIPE's default action back (Python ignores it, and the child would
+    inherit that)."""
+    import _signal  # type: ignore[import-not-found]  # built in; `signal` would import enum
+    import select
+
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    in_r, in_w = os.pipe() if input else (-1, -1)
+    actions: list[tuple[int, ...] | tuple[int, int, str, int, int]] = [
+        (os.POSIX_SPAWN_DUP2, out_w, 1),
+        (os.POSIX_SPAWN_DUP2, err_w, 2),
+    ]
+    if input:
+        actions.append((os.POSIX_SPAWN_DUP2, in_r, 0))
+    else:
+        actions.append((os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0))
+    try:
+        pid = os.posix_spawnp(
+            "git",
+            [cmd[0], "-C", cwd, *cmd[1:]],
+            environment(),
+            file_actions=actions,
+            setsigdef=(_signal.SIGPIPE,),
+        )
+    except BaseException:
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (out_w, err_w, in_r):
+            if fd >= 0:
+                os.close(fd)
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    poller = select.poll()
+    poller.register(out_r, select.POLLIN)
+    poller.register(err_r, select.POLLIN)
+    pending = memoryview(input or b"")
+    if in_w >= 0:
+        os.set_blocking(in_w, False)
+        poller.register(in_w, select.POLLOUT)
+    alive = len(chunks) + (in_w >= 0)
+    try:
+        while alive:
+            for fd, _event in poller.poll():
+                if fd == in_w:
+                    try:
+                        pending = pending[os.write(in_w, pending[:65536]) :]
+                    except BlockingIOError:
+                        continue
+                    except OSError:  # git stopped reading (it exited): drop the rest
+                        pending = pending[:0]
+                    if not pending:
+                        poller.unregister(in_w)
+                        os.close(in_w)
+                        in_w = -1
+                        alive -= 1
+                    continue
+                data = os.read(fd, 1 << 20)
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    poller.unregister(fd)
+                    alive -= 1
+    finally:
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+        _pid, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]), b"".join(chunks[err_r])
 
 
 def toplevel(cwd: str) -> str:
@@ -201,6 +295,8 @@ class CatFile:
     def _read(self, oids: Sequence[str]) -> Iterator[tuple[str, bytes | None]]:
         if not oids:
             return
+        import subprocess
+
         request = ("\n".join(oids) + "\n").encode()
         try:
             proc = subprocess.Popen(

@@ -95,12 +95,52 @@ _OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | geta
 def blob_id(data: bytes, hex_length: int = 40) -> str:
     """git's object id of a blob holding ``data`` (SHA-1, or SHA-256 for a
     repository whose ids are 64 hex digits)."""
+    header = b"blob %d\0" % len(data)
+    if hex_length == 40 and len(data) < _BUILTIN_HASH_BYTES:
+        try:
+            # Built into the interpreter: a hook's few files do not pay for
+            # loading OpenSSL, which ``hashlib`` does on import.
+            from _sha1 import sha1  # type: ignore[import-not-found]
+        except ImportError:
+            pass
+        else:
+            small: str = sha1(header + data).hexdigest()
+            return small
     import hashlib
 
     digest = hashlib.sha256() if hex_length == 64 else hashlib.sha1()
-    digest.update(b"blob %d\0" % len(data))
+    digest.update(header)
     digest.update(data)
     return digest.hexdigest()
+
+
+#: Below this many bytes the interpreter's own SHA-1 is used (see blob_id).
+_BUILTIN_HASH_BYTES = 256 * 1024
+
+
+#: Up to this many files, sizes come from verified work-tree files...
+_FEW_FILES = 64
+#: ... and files up to this size are kept in memory for the content rules.
+_KEEP_BYTES = 1024 * 1024
+
+
+class StagedEntry(FileEntry):
+    """A staged file whose ``new`` (its blob is not at HEAD) is worked out
+    the first time a rule asks, by one diff for the whole snapshot."""
+
+    __slots__ = ("_snapshot",)
+
+    def __init__(self, snapshot: IndexSnapshot, path: str, mode: str, oid: str) -> None:
+        self._snapshot = snapshot
+        super().__init__(path, -1, mode, oid)
+
+    @property
+    def new(self) -> bool:
+        return self.oid in self._snapshot.new_oids()
+
+    @new.setter
+    def new(self, value: bool) -> None:
+        """Set by ``FileEntry.__init__``; the staged diff decides instead."""
 
 
 class IndexSnapshot(GitSnapshot):
@@ -114,30 +154,70 @@ class IndexSnapshot(GitSnapshot):
     def __init__(self, root: str, paths: Sequence[str] | None = None, *, all_files: bool = False) -> None:
         super().__init__(root)
         self.worktree = root
+        self._changes: dict[str, str] | None = None
+        self._verified: dict[int, bytes] = {}
         if all_files:
             self.label = "all tracked files"
-            self.files = self._entries(git.ls_files_stage(root), new_oids=None)
+            self.files = self._entries(git.ls_files_stage(root))
             self._tree = list(self.files)
             return
         self.label = "staged changes"
-        changed = self._staged_changes()
         # One listing of the index serves both the files under check and the
         # tree that repository rules read.
         index = git.ls_files_stage(root)
         if paths is None:
-            entries = [row for row in index if row[2] in changed]
+            changed = self.staged_changes()
+            self.files = [StagedEntry(self, path, mode, oid) for mode, oid, path in index if path in changed]
         else:
+            # The files pre-commit names: whether each blob is new against
+            # HEAD is only asked for a file over the size limit, so a hook
+            # that commits small files never runs a diff.
             wanted = set(paths)
             prefixes = tuple(p.rstrip("/") + "/" for p in paths)
-            entries = [row for row in index if row[2] in wanted or row[2].startswith(prefixes)]
-        new = {oid for path, oid in changed.items() if oid}
-        self.files = self._entries(entries, new_oids=new)
+            self.files = [
+                StagedEntry(self, path, mode, oid)
+                for mode, oid, path in index
+                if path in wanted or path.startswith(prefixes)
+            ]
         by_path = {e.path: e for e in self.files}
         self._tree = [by_path.get(path) or FileEntry(path, -1, mode, oid, new=False) for mode, oid, path in index]
 
-    def _staged_changes(self) -> dict[str, str]:
+    def new_oids(self) -> frozenset[str]:
+        """Ids of the staged blobs that HEAD does not hold (asked once)."""
+        changes = self.staged_changes()
+        return frozenset(oid for oid in changes.values() if oid)
+
+    def with_sizes(self, entries: Sequence[FileEntry]) -> Sequence[FileEntry]:
+        unknown = [e for e in entries if e.size < 0 and e.oid and e.is_regular]
+        if self.worktree is not None and len(unknown) <= _FEW_FILES:
+            # A hook's few files: their verified bytes give the size, and are
+            # kept for the content rules, with no git process at all.
+            for entry in unknown:
+                data = worktree_blob(self.worktree, entry)
+                if data is not None:
+                    entry.size = len(data)
+                    if len(data) <= _KEEP_BYTES:
+                        self._verified[id(entry)] = data
+        return super().with_sizes(entries)
+
+    def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+        rest = []
+        for entry in entries:
+            data = self._verified.pop(id(entry), None)
+            if data is None:
+                rest.append(entry)
+            else:
+                yield entry, data
+        yield from super().read_many(rest)
+
+    def staged_changes(self) -> dict[str, str]:
         """path -> new blob id ('' when the blob is old: a pure rename, or an
         added file whose blob HEAD already holds under another path)."""
+        if self._changes is None:
+            self._changes = self._diff_head()
+        return self._changes
+
+    def _diff_head(self) -> dict[str, str]:
         head = git.resolve("HEAD", self.repo)
         if head is None:
             return {path: oid for _mode, oid, path in git.ls_files_stage(self.repo)}
@@ -171,8 +251,8 @@ class IndexSnapshot(GitSnapshot):
         return changed
 
     @staticmethod
-    def _entries(rows: list[tuple[str, str, str]], new_oids: set[str] | None) -> list[FileEntry]:
-        return [FileEntry(path, -1, mode, oid, new=new_oids is None or oid in new_oids) for mode, oid, path in rows]
+    def _entries(rows: list[tuple[str, str, str]]) -> list[FileEntry]:
+        return [FileEntry(path, -1, mode, oid, new=True) for mode, oid, path in rows]
 
     def tree(self) -> Sequence[FileEntry]:
         assert self._tree is not None

@@ -19,6 +19,7 @@ def _repo_with_findings(repo: Repo) -> Repo:
     repo.commit()
     gone = repo.git("rev-parse", "HEAD:pkg/m3.py").strip()
     (repo.path / ".git" / "objects" / gone[:2] / gone[2:]).unlink()
+    repo.write("pkg/m3.py", "# edited: the work tree no longer holds the blob's bytes\n")
     return repo
 
 

@@ -59,7 +59,8 @@ exempted with the rule's `exclude` patterns.
     def check_file(self, entry: FileEntry, data: bytes | None) -> Iterable[Finding]:
         limit = self.settings["limit"]
         assert isinstance(limit, int)
-        if entry.is_submodule or not entry.new or entry.size <= limit:
+        # Size first: only a file over the limit asks whether its blob is new.
+        if entry.size <= limit or entry.is_submodule or not entry.new:
             return ()
         return (
             self.finding(
