@@ -33,13 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(f"guardian {__version__}\n")
         return EXIT_CLEAN
     args_list, files = split_files(args_list)
-    parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
-    args = parser.parse_args(args_list)
+    args = quick_check_args(args_list)
+    if args is None:
+        parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
+        args = parser.parse_args(args_list)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return EXIT_USAGE
     if files:
         args.paths = [*getattr(args, "paths", []), *files]
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return EXIT_USAGE
     try:
         code: int = args.func(args)
         return code
@@ -78,6 +80,88 @@ def split_files(argv: list[str]) -> tuple[list[str], list[str]]:
     at = argv.index("--files")
     rest = argv[at + 1 :]
     return argv[:at] + [a for a in rest if not os.path.lexists(a)], [a for a in rest if os.path.lexists(a)]
+
+
+if TYPE_CHECKING:
+    from argparse import Namespace as Args
+else:
+
+    class Args:
+        """Parsed arguments, held as ``argparse.Namespace`` holds them."""
+
+        def __init__(self, **values: object) -> None:
+            self.__dict__.update(values)
+
+
+#: ``check``'s options that take a value, and their defaults.
+_CHECK_VALUES: dict[str, object] = {
+    "--rev-range": None,
+    "--config": None,
+    "--select": None,
+    "--ignore": [],
+    "--format": "text",
+    "--output": None,
+    "--baseline": None,
+}
+#: ``check``'s flags; at most one of the first four (the source).
+_CHECK_FLAGS = ("--staged", "--all-files", "--pre-push", "--exit-zero")
+
+
+def quick_check_args(argv: list[str]) -> Args | None:
+    """``check``'s arguments as argparse would parse them, for the plain
+    command lines hooks and CI run; None for anything else (help, short or
+    abbreviated options, ``--``, errors), which argparse then handles.
+
+    A hook runs on every commit, and argparse with what it imports
+    (gettext, shutil, ...) costs more than the rest of a small check.
+    """
+    if not argv or argv[0] != "check":
+        return None
+    paths: list[str] = []
+    values: dict[str, object] = {"command": "check", "paths": paths, "func": cmd_check}
+    values.update({flag[2:].replace("-", "_"): False for flag in _CHECK_FLAGS})
+    values.update({name[2:].replace("-", "_"): default for name, default in _CHECK_VALUES.items()})
+    sources = 0
+    closed = False  # argparse takes one run of paths: options, then paths
+    rest = iter(argv[1:])
+    for arg in rest:
+        if not arg.startswith("-") or arg == "-":
+            if closed:
+                return None
+            paths.append(arg)
+            continue
+        closed = bool(paths)
+        name, eq, value = arg.partition("=")
+        if name in _CHECK_FLAGS and not eq:
+            sources += name != "--exit-zero"
+            values[name[2:].replace("-", "_")] = True
+            continue
+        if name not in _CHECK_VALUES:
+            return None
+        if not eq:
+            value = next(rest, "-")
+            if value.startswith("-"):
+                return None
+        if name == "--rev-range":
+            sources += 1
+        if name in ("--select", "--ignore"):
+            from guardian.rules import REGISTRY
+
+            ids = [part.strip() for part in value.split(",") if part.strip()]
+            if any(rule_id not in REGISTRY for rule_id in ids):
+                return None
+            values[name[2:]] = ids
+        elif name == "--format":
+            from guardian.report import FORMATS
+
+            if value not in FORMATS:
+                return None
+            values["format"] = value
+        else:
+            values[name[2:].replace("-", "_")] = value
+    if sources > 1:
+        return None
+    return Args(**values)
 
 
 def _rule_list(value: str) -> list[str]:

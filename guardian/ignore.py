@@ -211,6 +211,11 @@ def _byte_class(members: Iterable[int]) -> bytes:
     return b"[" + b"".join(parts) + b"]"
 
 
+def _literal(byte: int) -> bytes:
+    """A regex matching exactly ``byte`` (``re.escape`` without importing ``re``)."""
+    return bytes((byte,)) if 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A else b"\\x%02x" % byte
+
+
 def _translate(pat: bytes, pathname: bool) -> bytes | None:
     """Regex source (bytes) equal to ``wildmatch(pat, text, WM_PATHNAME if pathname)``.
 
@@ -221,8 +226,6 @@ def _translate(pat: bytes, pathname: bool) -> bytes | None:
     and "starts the pattern" means the text wildmatch is handed, which for an
     anchored pattern is what follows its literal prefix).
     """
-    import re
-
     out: list[bytes] = []
     i, n = 0, len(pat)
     one = b"[^/]" if pathname else b"."
@@ -231,7 +234,7 @@ def _translate(pat: bytes, pathname: bool) -> bytes | None:
         if c == _BACKSLASH:
             if i + 1 >= n:
                 return None
-            out.append(re.escape(pat[i + 1 : i + 2]))
+            out.append(_literal(pat[i + 1]))
             i += 2
         elif c == _QUESTION:
             out.append(one)
@@ -265,7 +268,7 @@ def _translate(pat: bytes, pathname: bool) -> bytes | None:
                 out.append(b"[^/]*")
             i = j
         else:
-            out.append(re.escape(pat[i : i + 1]))
+            out.append(_literal(pat[i]))
             i += 1
     return b"".join(out)
 
@@ -275,6 +278,39 @@ def _simple_length(pat: bytes) -> int:
         if c in _GLOB_SPECIAL:
             return i
     return len(pat)
+
+
+def _suffix_sets(body: bytes) -> tuple[frozenset[int], ...] | None:
+    """For ``*`` followed only by plain bytes and brackets listing plain
+    bytes (``*.[pP][sS]1``), the set of bytes allowed at each position of
+    what follows the star; None for any other pattern."""
+    if body[:1] != b"*":
+        return None
+    sets: list[frozenset[int]] = []
+    i, n = 1, len(body)
+    while i < n:
+        c = body[i : i + 1]
+        if c == b"[":
+            close = body.find(b"]", i + 1)
+            inner = body[i + 1 : close]
+            if close == -1 or not inner.isalnum():
+                return None
+            sets.append(frozenset(inner))
+            i = close + 1
+        elif c.isalnum() or c in b"._-":
+            sets.append(frozenset(c))
+            i += 1
+        else:
+            return None
+    return tuple(sets) if sets else None
+
+
+def _compile(source: bytes) -> _Regex[bytes]:
+    # Imported here: plain names and ``*.ext`` patterns, most of any
+    # policy, never need a regex, and ``re`` costs a hook several ms.
+    import re
+
+    return re.compile(source, re.DOTALL)
 
 
 class Pattern:
@@ -291,7 +327,9 @@ class Pattern:
         "_literal",
         "_never",
         "_regex",
+        "_source",
         "_suffix",
+        "_suffix_sets",
         "anchored",
         "base",
         "dir_only",
@@ -302,8 +340,6 @@ class Pattern:
     )
 
     def __init__(self, raw: bytes, base: str = "", *, source: str = "", line: int = 0) -> None:
-        import re
-
         self.text = _decode(raw)
         self.source = source
         self.line = line
@@ -323,6 +359,12 @@ class Pattern:
         self._literal: bytes | None = None
         self._suffix: bytes | None = None
         self._regex: _Regex[bytes] | None = None
+        #: The regex source, compiled on first use (most paths are decided
+        #: by a literal prefix, or by ``_suffix_sets``, before it is needed).
+        self._source: bytes | None = None
+        #: ``*`` then literal bytes and one-of brackets (``*.[bB][aA][tT]``):
+        #: the allowed bytes at each of the base name's last positions.
+        self._suffix_sets: tuple[frozenset[int], ...] | None = None
         self._never = False
         if self.anchored:
             if body.startswith(b"/"):
@@ -337,7 +379,7 @@ class Pattern:
                 if source_re is None:
                     self._never = True
                 else:
-                    self._regex = re.compile(source_re, re.DOTALL)
+                    self._source = source_re
         elif prefix == len(body):
             self._literal = body
         elif body[:1] == b"*" and _simple_length(body[1:]) == len(body) - 1:
@@ -347,11 +389,18 @@ class Pattern:
             if source_re is None:
                 self._never = True
             else:
-                self._regex = re.compile(source_re, re.DOTALL)
+                self._source = source_re
+                self._suffix_sets = _suffix_sets(body)
 
     def _is_quick(self) -> bool:
         """Matches every path whose base name ends with ``_suffix`` or equals ``_literal``."""
-        return not (self.anchored or self.dir_only or self._never or self._regex is not None)
+        return not (self.anchored or self.dir_only or self._never or self._source is not None)
+
+    def _fullmatch(self, text: bytes, start: int = 0) -> bool:
+        if self._regex is None:
+            assert self._source is not None
+            self._regex = _compile(self._source)
+        return self._regex.fullmatch(text, start) is not None
 
     def matches(self, path: bytes, basename: bytes, is_dir: bool) -> bool:
         """Whether the pattern matches (negation aside). ``path`` is repo-relative bytes."""
@@ -360,8 +409,13 @@ class Pattern:
         if not self.anchored:
             if self._suffix is not None:
                 return basename.endswith(self._suffix)
-            if self._regex is not None:
-                return self._regex.fullmatch(basename) is not None
+            if self._suffix_sets is not None:
+                sets = self._suffix_sets
+                return len(basename) >= len(sets) and all(
+                    byte in allowed for byte, allowed in zip(basename[len(basename) - len(sets) :], sets, strict=True)
+                )
+            if self._source is not None:
+                return self._fullmatch(basename)
             return basename == self._literal
         base = self._base
         if base:
@@ -373,9 +427,9 @@ class Pattern:
         literal = self._literal or b""
         if not name.startswith(literal):
             return False
-        if self._regex is None:
+        if self._source is None:
             return len(name) == len(literal)
-        return self._regex.fullmatch(name, len(literal)) is not None
+        return self._fullmatch(name, len(literal))
 
     def __repr__(self) -> str:
         where = f"{self.source}:{self.line}" if self.source else f"#{self.line}"

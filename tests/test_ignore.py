@@ -192,6 +192,10 @@ CASES: list[tuple[str, dict[str, bytes], str, bool, bool]] = [
     ("nested anchor not at root", {"sub/.gitignore": b"/only\n"}, "only", False, False),
     ("nested anchor not deeper", {"sub/.gitignore": b"/only\n"}, "sub/a/only", False, False),
     ("nested file cannot un-ignore its dir", {ROOT: b"sub/\n", "sub/.gitignore": b"!*\n"}, "sub/x", False, True),
+    ("case brackets after a star", {ROOT: b"*.[bB][aA][tT]\n"}, "d/run.BaT", False, True),
+    ("case brackets after a star, miss", {ROOT: b"*.[bB][aA][tT]\n"}, "run.bar", False, False),
+    ("case brackets: the star may be empty", {ROOT: b"*.[pP][sS]1\n"}, ".Ps1", False, True),
+    ("case brackets: too short", {ROOT: b"*.[pP][sS]1\n"}, "s1", False, False),
 ]
 
 
@@ -288,7 +292,7 @@ PATTERN_TOKENS = [
     "[[:alnum:]]", "[[:xdigit:]]", "[[:cntrl:]]", "[[:graph:]]", "[[:print:]]", "[[:blank:]]",
     "[[:foo:]]", "[[:", ":]", "[:]",
     "\\!", "\\#", "\\*", "\\[", "\\/", "\\a",
-    "\u00e9", "\udcff", "\r", "\0",
+    "\u00e9", "\udcff", "\r", "\0", "[aA]", "[xX]", "*.[aA][xX]",
 ]  # fmt: skip
 SEGMENT_TOKENS = [
     "a", "b", "ab", "x", "A", "1", "-", ".", "*", "?", "[", "]", "!", "#", " ",
@@ -299,6 +303,7 @@ GITIGNORE_DIRS = ["", "", "a", "b", "a/b", "ab", "a/ab"]
 GLOB_SEGMENTS = [
     "a", "b", "ab", "x", "*", "?", "a*", "*b", "*.x", "[ab]", "[!a]", "[a-b]*", "**", "***", "a**", "**b",
     "\\a", "\u00e9", "?b", "a?", "[[:alpha:]]", "[[:space:]]*", "\\*", "\\!a", "#a", " a",
+    "*.[xX]", "*[aA][bB]", "*b.[aA]",
 ]  # fmt: skip
 random_line = st.lists(st.sampled_from(PATTERN_TOKENS), min_size=0, max_size=5).map("".join)
 shaped_line = st.tuples(

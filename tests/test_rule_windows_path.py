@@ -478,3 +478,31 @@ def _text_hits(text: str, escape: re.Pattern[str] | None) -> list[Hit]:
         line = bisect.bisect_right(starts, offset)
         hits.append((line, offset - starts[line - 1] + 1, shown, unc))
     return hits
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["C", "c", "x", "1", "_", "%", "/", ":", "\\", " ", "\n", "*", "a:", ":/", ":\\", "\\\\", "srv", "é"]
+        ),
+        max_size=30,
+    )
+)
+def test_the_quick_hint_test_never_says_no_where_a_hint_regex_matches(pieces: list[str]) -> None:
+    from guardian.rules.windows_path import _hints, _may_hint
+
+    data = "".join(pieces).encode("utf-8")
+    if any(hint.search(data) for hint in _hints()):
+        assert _may_hint(data)
+    elif not data.count(b":") and not data.count(b"\\\\"):
+        assert not _may_hint(data)
+
+
+def test_the_quick_hint_test_answers_no_for_urls_and_escapes_alone() -> None:
+    from guardian.rules.windows_path import _may_hint
+
+    assert not _may_hint(b'see https://example.com/a and "a\\\\n" and C:foo')
+    assert _may_hint(b'p = "C:/data"')
+    assert _may_hint(b"x = r'\\\\server\\share'")
+    assert _may_hint(b"\\\\ab\\c")  # the shortest server name a hint accepts
+    assert not _may_hint(b"\\\\a\\c")

@@ -3,7 +3,6 @@ nothing here decides anything. One module per format, imported on demand."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -52,6 +51,6 @@ def json_text(value: object) -> str:
 
 
 def render(result: Result, fmt: str, *, color: bool = False) -> str:
-    module = importlib.import_module(f"guardian.report.{fmt}_report")
+    module = __import__(f"guardian.report.{fmt}_report", fromlist=["render"])
     text: str = module.render(result, color=color)
     return text

@@ -5,8 +5,6 @@ Rules are imported on first use, so a hook that runs one rule pays for one.
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from guardian.rules.base import Rule
@@ -24,6 +22,6 @@ RULE_IDS = tuple(REGISTRY)
 
 
 def rule_class(rule_id: str) -> type[Rule]:
-    module = importlib.import_module(f"guardian.rules.{REGISTRY[rule_id]}")
+    module = __import__(f"guardian.rules.{REGISTRY[rule_id]}", fromlist=["RULE"])
     cls: type[Rule] = module.RULE
     return cls

@@ -262,8 +262,51 @@ def _shown(path: str) -> str:
     return path if len(path) <= _MAX_SHOWN else path[: _MAX_SHOWN - 3] + "..."
 
 
+_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+#: What may not stand before a drive letter (``\w%^/:`` in the hint regex).
+_NOT_BEFORE_DRIVE = _LETTERS | frozenset(b"0123456789_%^/:")
+#: What ends a UNC server name (``[^\\/\s:*?"<>|]`` in the hint regex).
+_UNC_STOPS = frozenset(b'\\/ \t\n\r\x0b\x0c:*?"<>|')
+#: Past this many near misses the hint regexes decide, at C speed.
+_QUICK_TRIES = 64
+
+
+def _may_hint(data: bytes) -> bool:
+    """False only when no byte hint (see ``_hints``) can match ``data``.
+
+    The same tests as the hint regexes, by ``bytes.find``: most files hold no
+    ``X:\\``, ``X:/`` or ``\\\\``, or only a few URLs, and a hook checking
+    them never needs to import ``re``.
+    """
+    tries = _QUICK_TRIES
+    for sep in (b":\\", b":/"):
+        i = data.find(sep, 1)
+        while i != -1:
+            if data[i - 1] in _LETTERS and (i < 2 or data[i - 2] not in _NOT_BEFORE_DRIVE):
+                return True
+            tries -= 1
+            if not tries:
+                return True
+            i = data.find(sep, i + 1)
+    i = data.find(b"\\\\")
+    end = len(data)
+    while i != -1:
+        j = i + 2
+        while j < end and j - i < 260 and data[j] not in _UNC_STOPS:
+            j += 1
+        if j - i >= 4 and j < end and data[j] == 0x5C:
+            return True
+        tries -= 1
+        if not tries or j - i >= 260:
+            return True
+        i = data.find(b"\\\\", i + 1)
+    return False
+
+
 def _candidate_lines(data: bytes) -> list[tuple[int, str]]:
     """(line number, text) of each line where a byte hint matches."""
+    if not _may_hint(data):
+        return []
     found: dict[int, int] = {}
     for hint in _hints():
         for m in hint.finditer(data):
