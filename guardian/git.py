@@ -180,10 +180,50 @@ def _spawn(cmd: list[str], cwd: str, input: bytes | None) -> tuple[int, bytes, b
 
 def toplevel(cwd: str) -> str:
     """The root of the work tree containing ``cwd``."""
-    proc = git(["rev-parse", "--show-toplevel"], cwd, check=False)
-    if proc.returncode != 0:
+    proc = git(["rev-parse", "--show-toplevel", "--git-path", "objects"], cwd, check=False)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) != 2:
         raise GitError(f"{os.path.abspath(cwd)} is not inside a git work tree; run Guardian in a repository")
-    return proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    # The same question answers where objects live, for ``loose_object``.
+    _OBJECTS[lines[0]] = os.path.join(os.path.abspath(cwd), lines[1])
+    return lines[0]
+
+
+_OBJECTS: dict[str, str] = {}
+
+
+def loose_object(root: str, oid: str, max_size: int) -> tuple[int, bytes | None] | None:
+    """(size, bytes) of a blob stored as a loose object, read directly: what
+    ``git add`` just wrote, so a hook's few files need no git process. The
+    bytes are None when the blob is over ``max_size``. None when the blob is
+    not loose (packed, in an alternate, missing) or ``root`` was not located
+    by ``toplevel``: ask git then."""
+    objects = _OBJECTS.get(root)
+    if objects is None or len(oid) < 3:
+        return None
+    import zlib
+
+    try:
+        with open(os.path.join(objects, oid[:2], oid[2:]), "rb") as fh:
+            stream = zlib.decompressobj()
+            head = stream.decompress(fh.read(4096), 64)
+            kind, _, rest = head.partition(b" ")
+            size_text, nul, body = rest.partition(b"\0")
+            if kind != b"blob" or not nul or not size_text.isdigit():
+                return None
+            size = int(size_text)
+            if size > max_size:
+                return size, None
+            parts = [body, stream.decompress(stream.unconsumed_tail)]
+            while not stream.eof:
+                chunk = fh.read(1 << 16)
+                if not chunk:
+                    return None
+                parts.append(stream.decompress(chunk))
+    except (OSError, zlib.error):
+        return None
+    data = b"".join(parts)
+    return (size, data) if len(data) == size else None
 
 
 def repository(cwd: str) -> str:
@@ -208,15 +248,14 @@ def ls_files_stage(cwd: str, paths: Sequence[str] = ()) -> list[tuple[str, str, 
     if paths:
         args += ["--", *(":(literal)" + p for p in paths)]
     out = git(args, cwd).stdout
-    entries = []
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, _, raw_path = record.partition(b"\t")
-        mode, oid, stage = meta.decode().split()
-        if stage == "0":
-            entries.append((mode, oid, decode_path(raw_path)))
-    return entries
+    if not out:
+        return []
+    # Every record is "MODE OID STAGE\tPATH" with fields of fixed widths (the
+    # id's width depends on the hash), so slicing beats splitting each one.
+    records = decode_path(out).split("\0")
+    tab = records[0].index("\t")
+    stage, oid_end = tab - 1, tab - 2
+    return [(r[:6], r[7:oid_end], r[tab + 1 :]) for r in records if r and r[stage] == "0"]
 
 
 def ls_tree_ids(rev: str, cwd: str) -> list[tuple[str, str, str]]:
@@ -283,6 +322,8 @@ class CatFile:
         self.cwd = cwd
 
     def read_many(self, oids: Sequence[str]) -> Iterator[tuple[str, bytes | None]]:
+        if not oids:
+            return
         absent = missing_objects(self.cwd)
         if absent:
             present = [oid for oid in oids if oid not in absent]

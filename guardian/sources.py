@@ -189,15 +189,21 @@ class IndexSnapshot(GitSnapshot):
 
     def with_sizes(self, entries: Sequence[FileEntry]) -> Sequence[FileEntry]:
         unknown = [e for e in entries if e.size < 0 and e.oid and e.is_regular]
-        if self.worktree is not None and len(unknown) <= _FEW_FILES:
-            # A hook's few files: their verified bytes give the size, and are
-            # kept for the content rules, with no git process at all.
+        if len(unknown) <= _FEW_FILES:
+            # A hook's few files: the loose objects ``git add`` wrote (or else
+            # verified work-tree files) give sizes and bytes, the bytes kept
+            # for the content rules, with no git process at all.
             for entry in unknown:
-                data = worktree_blob(self.worktree, entry)
-                if data is not None:
-                    entry.size = len(data)
-                    if len(data) <= _KEEP_BYTES:
-                        self._verified[id(entry)] = data
+                data: bytes | None = None
+                loose = git.loose_object(self.repo, entry.oid, _KEEP_BYTES)
+                if loose is not None:
+                    entry.size, data = loose
+                elif self.worktree is not None:
+                    data = worktree_blob(self.worktree, entry)
+                    if data is not None:
+                        entry.size = len(data)
+                if data is not None and len(data) <= _KEEP_BYTES:
+                    self._verified[id(entry)] = data
         return super().with_sizes(entries)
 
     def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:

@@ -456,3 +456,18 @@ def test_a_fifo_in_place_of_a_staged_file_is_not_opened_for_reading(clean_repo: 
     os.mkfifo(clean_repo.path / "a.py")  # reading it would block forever
     result = clean_repo.guardian("check", "--staged", "--select", "windows-path")
     assert result.code == 1 and "a.py:1:" in result.out, result
+
+
+def test_staged_blobs_are_judged_whether_loose_or_packed(clean_repo: Repo) -> None:
+    # A hook reads what `git add` wrote as loose objects; after a repack the
+    # same blobs come from the pack, through git.
+    clean_repo.write("a.py", "import optimization_engine\n")
+    clean_repo.add("a.py")
+    clean_repo.write("a.py", "import atomizer\n")  # unstaged: not what is judged
+    loose = clean_repo.guardian("check", "--staged", "--files", "a.py")
+    assert loose.code == 1 and "a.py:1:" in loose.out, loose
+    clean_repo.git("gc", "-q", "--prune=now")
+    oid = clean_repo.git("rev-parse", ":a.py").strip()
+    assert not (clean_repo.path / ".git" / "objects" / oid[:2] / oid[2:]).exists()
+    packed = clean_repo.guardian("check", "--staged", "--files", "a.py")
+    assert packed.code == 1 and packed.out == loose.out, packed
