@@ -10,17 +10,21 @@ package?"), and memory stays flat however long the history is:
    or shown in that commit's diff (``-c`` shows what a merge holds that none
    of its parents do). So every path a blob was ever stored under, and the
    oldest commit that stored it, come out of this one pass.
-2. One ``git cat-file --batch-check`` process gets each pair and answers with
-   the blob's size from the object header: no blob content is read for the
-   size rule. Path, commit and previous blob travel through it in
-   ``%(rest)``, so nothing is kept per pair on our side.
-3. Pairs whose path a content rule applies to go, each unique blob once
-   (``OidSet``), to one ``git cat-file --batch`` process, oldest first; each
-   blob is pre-filtered as bytes (binary test, then the lines holding the
-   rules' trigger bytes) and released after its rules ran. A version whose
-   trigger lines all stood in the version before it is not judged again: its
-   findings were reported with the version that introduced them. Blobs larger
-   than ``max-content-size`` are skipped and reported.
+2. With a size rule, one ``git cat-file --batch-check`` process gets each
+   pair and answers with the blob's size from the object header: no blob
+   content is read for the size rule. Path, commit and previous blob travel
+   through it in ``%(rest)``, so nothing is kept per pair on our side.
+3. Pairs whose path a content rule applies to go straight from the log, each
+   unique blob once (``OidSet``), to one ``git cat-file --batch`` process,
+   oldest first; each blob is pre-filtered as bytes (binary test, then the
+   lines holding the rules' trigger bytes) and released after its rules
+   ran. A version whose trigger lines all stood in the version before it is
+   not judged again: its findings were reported with the version that
+   introduced them; likewise a rule whose own trigger lines all stood there
+   is left out of a version the other rules judge. Blobs larger than
+   ``max-content-size`` (listed by a ``--batch-all-objects`` pass alongside)
+   are skipped and reported. Pipes are grown to 1 MiB where the system
+   allows, so git and Python do not wake each other for every blob.
 4. For the few blobs with findings: commit dates and authors (one
    ``cat-file`` process) and whether HEAD still holds them (one ``ls-tree``).
 5. ``gitignore-required`` is judged on the tree at each ref tip.
@@ -33,7 +37,9 @@ that a person runs.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import os
 import subprocess
 import threading
 
@@ -63,6 +69,7 @@ NOT_IN_HISTORY = {"dir-budget": "judged on the current tree by `guardian check` 
 NON_PROJECT_REFS = ("refs/notes/", "refs/stash")
 
 _CHUNK = 1 << 20
+_PIPE_SIZE = 1 << 20
 _PATH_CACHE_LIMIT = 200_000
 _FIND_OBJECT_LIMIT = 5_000
 _MAX_SHOWN_PATHS = 5
@@ -202,7 +209,7 @@ def _popen(
 ) -> subprocess.Popen[bytes]:
     cmd = ["git", "-c", "core.quotepath=false", "-c", "log.showSignature=false", *args]
     try:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             cmd,
             cwd=cwd,
             stdin=stdin,
@@ -213,6 +220,22 @@ def _popen(
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH; install git and try again") from None
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            _grow_pipe(pipe.fileno())
+    return proc
+
+
+def _grow_pipe(fd: int) -> None:
+    """A pipe of ``_PIPE_SIZE`` bytes where the system allows it (Linux):
+    with the default 64 KiB, git and Python wake each other for every few
+    blobs, and the switches cost more than the bytes."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):
+        pass  # another system, or over the user's pipe allowance: the default size works
 
 
 def log_args(
@@ -350,7 +373,7 @@ class _ContentHit:
     """A blob whose content has findings, the path it was judged under, and
     the other (path, commit) pairs history stored it under."""
 
-    __slots__ = ("commit", "findings", "origins", "others", "path", "size")
+    __slots__ = ("commit", "findings", "origins", "others", "path", "size", "skipped")
 
     def __init__(self, path: str, commit: bytes, size: int, findings: list[Finding]) -> None:
         self.path = path
@@ -358,6 +381,9 @@ class _ContentHit:
         self.size = size
         self.findings = findings
         self.others: list[tuple[str, bytes]] = []
+        #: Indexes of the content rules not run on it: every line they could
+        #: report stood in the version before (whose findings hold them).
+        self.skipped: tuple[int, ...] = ()
         #: Paths of the earlier versions this one was judged again for (a
         #: rename): its findings continue theirs.
         self.origins: list[str] = []
@@ -367,18 +393,51 @@ _MEMO_LIMIT = 100_000
 _ZERO = b"0" * 40
 
 
+# Bytes common in source text, most common first: a short token is searched
+# for only when its rarest bytes are all in the blob (single-byte searches are
+# memchr, several times faster than a two-byte search).
+_COMMON_BYTES = b" \netaoinsrlcdhupmfgybw_().,=:'\"vkxjqz0123456789ETAOINSRLCDHUPMFGYBWVKXJQZ#-[]{}/*+<>\t"
+_GUARDS: dict[bytes, tuple[bytes, ...]] = {}
+
+
+def _guards(token: bytes) -> tuple[bytes, ...]:
+    """The distinct bytes of a short token, rarest first (none for a long
+    one, which a plain search skips through quickly anyway)."""
+    guards = _GUARDS.get(token)
+    if guards is None:
+        guards = ()
+        if len(token) <= 4:
+            rank = sorted(set(token), key=lambda b: -(_COMMON_BYTES.find(b) % 1000))
+            guards = tuple(bytes((b,)) for b in rank)
+        _GUARDS[token] = guards
+    return guards
+
+
 def _trigger_lines(data: bytes, tokens: tuple[bytes, ...]) -> frozenset[int]:
     """Hashes of the lines holding any of ``tokens`` (C-speed searches)."""
     found: set[int] = set()
+    find, rfind = data.find, data.rfind
     for token in tokens:
-        pos = data.find(token)
+        guards = _GUARDS.get(token)
+        if guards is None:
+            guards = _guards(token)
+        pos = 0
+        if guards:
+            # No occurrence starts before the first of its rarest byte.
+            pos = find(guards[0])
+            if pos == -1:
+                continue
+            pos = max(pos - len(token) + 1, 0)
+            if any(guard not in data for guard in guards[1:]):
+                continue
+        pos = find(token, pos)
         while pos != -1:
-            start = data.rfind(b"\n", 0, pos) + 1
-            end = data.find(b"\n", pos)
+            start = rfind(b"\n", 0, pos) + 1
+            end = find(b"\n", pos)
             if end == -1:
                 end = len(data)
             found.add(hash(data[start:end].rstrip(b"\r")))
-            pos = data.find(token, end)
+            pos = find(token, end)
     return frozenset(found)
 
 
@@ -431,6 +490,43 @@ class OidSet:
 
 
 _MAX_MISSING_IDS = 1000
+#: git's binary test reads this many bytes from the start of a blob.
+_BINARY_PROBE = 8000
+
+
+class _Plan:
+    """How blobs requested under one (profile, path) are judged: the rules
+    for text and for binary content, their trigger bytes together (None:
+    judge every version) and rule by rule."""
+
+    __slots__ = ("binary", "binary_tokens", "by_rule", "path", "pid", "tag", "text", "text_tokens")
+
+    def __init__(
+        self,
+        pid: int,
+        path: str,
+        text: tuple[int, ...],
+        binary: tuple[int, ...],
+        by_rule: dict[int, tuple[bytes, ...] | None],
+    ) -> None:
+        self.pid = pid
+        self.path = path
+        self.tag = b"%d" % pid
+        self.text = text
+        self.binary = binary
+        self.by_rule = by_rule
+        self.text_tokens = self.tokens(text)
+        self.binary_tokens = self.tokens(binary)
+
+    def tokens(self, indexes: tuple[int, ...]) -> tuple[bytes, ...] | None:
+        """The trigger bytes of these rules, None if one of them has none."""
+        tokens: tuple[bytes, ...] = ()
+        for index in indexes:
+            own = self.by_rule[index]
+            if own is None:
+                return None
+            tokens += own
+        return tokens
 
 
 class _Pass:
@@ -481,7 +577,20 @@ class _Pass:
         #: Blob versions not judged whose blob turned up under another path:
         #: (oid, profile, commit, path field, path judged before), judged after the pass.
         self.rejudge: list[tuple[bytes, bytes, bytes, bytes, str]] = []
-        self._memo: dict[bytes, tuple[frozenset[int], int]] = {}
+        self._memo: dict[bytes, tuple[frozenset[int], int, str, bool]] = {}
+        self._plans: dict[bytes, _Plan] = {}
+        #: Blobs over max-content-size, once listed.
+        self.oversized: dict[bytes, int] | None = None
+        #: Unique blobs in the order they were met: None for one sent to the
+        #: content reader, (blob, profile, path field, size) for one over
+        #: max-content-size that was not. The reader reports the latter in turn.
+        self._queue: collections.deque[tuple[bytes, bytes, bytes, int] | None] = collections.deque()
+        #: Missing blobs the content reader met, and versions of them seen.
+        self._missing_oids: set[bytes] = set()
+        self.missing_versions = 0
+        from guardian.engine import is_suppressed
+
+        self._is_suppressed = is_suppressed
 
     # -- the feeder thread: log records -> size lookups --------------------------
     def _profile(self, raw_path: bytes, mode: bytes) -> int:
@@ -504,26 +613,33 @@ class _Pass:
             self._path_profile[raw_path] = pid
         return pid
 
-    def _feed(self, log_out: IO[bytes], check_in: IO[bytes]) -> None:
-        """Turn log records into ``cat-file`` requests
-        ``<blob> <profile> <commit> <previous blob> <path>``.
+    def _feed(self, log_out: IO[bytes], check_in: IO[bytes] | None, content_in: IO[bytes] | None) -> None:
+        """Turn log records into requests: ``<blob> <profile> <commit>
+        <previous blob> <path>`` to ``cat-file --batch-check`` for every
+        version (sizes, when a size rule runs) and straight to ``cat-file
+        --batch`` for each unique blob content rules read.
 
         The hot loop of a scan, so it parses the ``-z`` fields in place
         rather than through ``iter_records``: a one-parent record has a
         fixed layout, only merge records need splitting.
         """
-        every = self.limit is not None
-        profile = self._profile if self.content_rules else None
+        every = check_in is not None
+        profile = self._profile if content_in is not None else None
         absent = git.missing_objects(self.root)
+        queue = self._queue
         counter = self.commits
         read = getattr(log_out, "read1", log_out.read)
         out: list[bytes] = []
+        wanted: list[bytes] = []
+        seen = OidSet()
+        key_of, add = OidSet.key, seen.add
+        lock, inflight = self._lock, self._inflight
         commit = b""
         pending = b""
         expect_path = False
         want = False
         oid = old = mode = b""
-        count = 0
+        count = versions = 0
         try:
             while True:
                 chunk = read(_CHUNK)
@@ -539,15 +655,31 @@ class _Pass:
                         pid = profile(field, mode) if profile is not None else 0
                         if not (pid or every):
                             continue
+                        versions += 1
                         if b"\n" in field or field.endswith(b"\r"):
                             # cat-file reads lines: such a path travels hex-encoded.
-                            out.append(b"%s %dh %s %s %s\n" % (oid, pid, commit, old, field.hex().encode()))
+                            pid_field, field = b"%dh" % pid, field.hex().encode()
                         else:
-                            out.append(b"%s %d %s %s %s\n" % (oid, pid, commit, old, field))
-                        if len(out) >= 256:
-                            check_in.write(b"".join(out))
-                            check_in.flush()
-                            out.clear()
+                            pid_field = b"%d" % pid
+                        request = b"%s %s %s %s %s\n" % (oid, pid_field, commit, old, field)
+                        if every:
+                            out.append(request)
+                        if not pid:
+                            continue
+                        if not add(key_of(oid, pid)):
+                            # Sent for judging already (another path, branch or commit).
+                            with lock:
+                                self._another_path(oid, pid_field, commit, field)
+                            continue
+                        oversized = self.oversized
+                        if oversized is not None and oid in oversized:
+                            # Never asked for; the reader reports it in its turn.
+                            queue.append((oid, pid_field, field, oversized[oid]))
+                            continue
+                        with lock:
+                            inflight[oid] = []
+                        queue.append(None)
+                        wanted.append(request)
                         continue
                     if field[:1] == b"\n":
                         field = field[1:]
@@ -583,65 +715,108 @@ class _Pass:
                         # A partial clone lacks it: cat-file would stop here.
                         self._missing(oid)
                         want = False
-            if out:
-                check_in.write(b"".join(out))
+                # Each chunk's requests go at once: git never waits on
+                # requests held in our buffers.
+                if out and check_in is not None:
+                    check_in.write(b"".join(out))
+                    check_in.flush()
+                    out.clear()
+                if wanted and content_in is not None:
+                    content_in.write(b"".join(wanted))
+                    content_in.flush()
+                    wanted.clear()
+            if not every:
+                self.versions = versions
         finally:
-            with contextlib.suppress(OSError):
-                check_in.close()
+            for pipe in (check_in, content_in):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
 
-    # -- the consumer (main thread): sizes -> large blobs, content requests -----
-    def _consume(self, check_out: IO[bytes], content_in: IO[bytes] | None) -> None:
+    def _list_oversized(self) -> None:
+        """Blobs over ``max-content-size`` among every object the repository
+        holds, from one ``cat-file --batch-all-objects`` (it reads object
+        headers only), so that git is not asked for their bytes. Runs
+        alongside the log; blobs requested before it is done are read and
+        dropped by the reader."""
+        bound = self.max_content
+        digits = len(str(bound))
+        found: dict[bytes, int] = {}
+        proc = _popen(
+            [
+                "cat-file",
+                "--batch-all-objects",
+                "--unordered",
+                "--batch-check=%(objectsize) %(objectname)",
+            ],
+            self.root,
+        )
+        # A helper, not the scan: it runs on whatever CPU the scan leaves.
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, proc.pid, 10)
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                # A size with fewer digits than the bound is under it.
+                if line.find(b" ") < digits:
+                    continue
+                # Any type: only blobs are looked up.
+                parts = line.split()
+                if len(parts) == 2 and int(parts[0]) > bound:
+                    found[parts[1]] = int(parts[0])
+        finally:
+            proc.stdout.close()
+            proc.wait()
+        self.oversized = found
+
+    # -- the size consumer: sizes -> large blobs -------------------------------------
+    def _consume(self, check_out: IO[bytes]) -> None:
         """Read ``<size> <blob> <type> <profile> <commit> <previous> <path>``
-        answers: large blobs are kept, content requests sent on."""
+        answers: blobs over the size limit are kept."""
         limit = self.limit if self.limit is not None else -1
-        # A size with fewer digits than the limit is under it: for a size-only
-        # scan, nearly every answer stops at one find().
-        short = len(str(limit)) if limit >= 0 and content_in is None else 0
-        max_content = self.max_content
+        # A size with fewer digits than the limit is under it: nearly every
+        # answer stops at one find().
+        short = len(str(limit)) if limit >= 0 else 0
         oldest_first = self.oldest_first
-        seen = OidSet()
         progress = self.progress
         large = self.large
-        lock = self._lock
-        inflight = self._inflight
         versions = 0
-        for line in check_out:
-            versions += 1
-            if progress is not None and not versions & 1023:
-                progress.extra = f"{versions:,} blob versions"
-                progress.update(self.commits[0], self.total_commits[0] or None)
-            if line.find(b" ") < short:
-                continue
-            parts = line.split(b" ", 6)
-            if len(parts) < 7:
-                if len(parts) == 2 and parts[1].startswith(b"missing"):
-                    versions -= 1
-                    self._missing(parts[0])
-                continue
-            size_text, oid, kind, pid, commit, old, path_field = parts
-            if kind != b"blob":
-                continue
-            size = int(size_text)
-            if size > limit >= 0:
-                key = oid.decode()
-                item = large.get(key)
-                if item is None:
-                    item = large[key] = _Large(size)
-                item.paths.setdefault(_path_of(pid, path_field[:-1]), None)
-                if not (oldest_first and item.commit):
-                    item.commit = commit  # the oldest commit that stored it
-            if pid == b"0" or content_in is None:
-                continue
-            if not seen.add(OidSet.key(oid, int(pid.rstrip(b"h")))):
-                with lock:
-                    self._another_path(oid, pid, commit, path_field[:-1])
-                continue
-            if size > max_content:
-                self.skipped.setdefault(oid.decode(), (_path_of(pid, path_field[:-1]), size))
-                continue
-            with lock:
-                inflight[oid] = []
-            content_in.write(b" ".join((oid, pid, commit, old, path_field)))
+        read = getattr(check_out, "read1", check_out.read)
+        pending = b""
+        while True:
+            chunk = read(_CHUNK)
+            lines = (pending + chunk).split(b"\n")
+            # Without a chunk, git is done: a last line without its newline stands.
+            pending = lines.pop() if chunk else b""
+            for line in lines:
+                if not line:
+                    continue
+                versions += 1
+                if progress is not None and not versions & 1023:
+                    progress.extra = f"{versions:,} blob versions"
+                    progress.update(self.commits[0], self.total_commits[0] or None)
+                if line.find(b" ") < short:
+                    continue
+                parts = line.split(b" ", 6)
+                if len(parts) < 7:
+                    if len(parts) == 2 and parts[1].startswith(b"missing"):
+                        versions -= 1
+                        self._missing(parts[0])
+                    continue
+                size_text, oid, kind, pid, commit, _old, path_field = parts
+                if kind != b"blob":
+                    continue
+                size = int(size_text)
+                if size > limit >= 0:
+                    key = oid.decode()
+                    item = large.get(key)
+                    if item is None:
+                        item = large[key] = _Large(size)
+                    item.paths.setdefault(_path_of(pid, path_field), None)
+                    if not (oldest_first and item.commit):
+                        item.commit = commit  # the oldest commit that stored it
+            if not chunk:
+                break
         self.versions = versions
 
     def _missing(self, oid: bytes) -> None:
@@ -653,12 +828,20 @@ class _Pass:
                 return
         self.missing_count += 1
 
+    def _missing_version(self, oid: bytes) -> None:
+        """A version whose blob is missing, found by the content reader."""
+        self.missing_versions += 1
+        self._missing(oid)
+
     def _another_path(self, oid: bytes, pid: bytes, commit: bytes, path_field: bytes) -> None:
         """A blob already sent for judging, seen again (another path, branch or
         commit). Called with the lock held."""
         pending = self._inflight.get(oid)
         if pending is not None:
             pending.append((pid, commit, path_field))
+            return
+        if oid in self._missing_oids:
+            self._missing_version(oid)
             return
         hit = self.hits.get(oid.decode())
         if hit is not None:
@@ -671,76 +854,172 @@ class _Pass:
                 self.rejudge.append((oid, pid, commit, path_field, origin))
 
     # -- the content reader thread: blob bytes -> content rules -------------------
+    def _plan(self, pid_field: bytes, path_field: bytes) -> _Plan:
+        """How a blob requested with this profile and path is judged."""
+        key = pid_field + b" " + path_field
+        plan = self._plans.get(key)
+        if plan is None:
+            pid = int(pid_field.rstrip(b"h"))
+            path = _path_of(pid_field, path_field)
+            text = self.profiles[pid]
+            binary = tuple(i for i in text if not self.content_rules[i].text_only)
+            by_rule = {i: self.content_rules[i].triggers(path) for i in text}
+            plan = _Plan(pid, path, text, binary, by_rule)
+            if len(self._plans) >= _PATH_CACHE_LIMIT:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
     def _read_content(self, content_out: IO[bytes]) -> None:
+        readline, read = content_out.readline, content_out.read
+        lock, inflight, hits = self._lock, self._inflight, self.hits
+        plan_of, judge = self._plan, self._judge
+        max_content = self.max_content
+        count_missing = self.limit is None
+        progress = self.progress if count_missing else None
+        queue = self._queue
         while True:
-            header = content_out.readline()
+            header = readline()
+            if not header or not queue or queue[0] is not None:
+                self._take_turn()
+            else:
+                queue.popleft()  # the request this answers
             if not header:
                 return
             parts = header[:-1].split(b" ", 6)
             if len(parts) < 7:
                 if len(parts) >= 2 and parts[1] == b"missing":
-                    self._missing(parts[0])
-                    with self._lock:
-                        self._inflight.pop(parts[0], None)
+                    with lock:
+                        others = inflight.pop(parts[0], None) or []
+                        if count_missing:
+                            # Without a size pass, missing versions are told here.
+                            self._missing_oids.add(parts[0])
+                            for _ in range(1 + len(others)):
+                                self._missing_version(parts[0])
                 continue
             oid, _type, size_text, pid, commit, old, path_field = parts
             size = int(size_text)
-            data = content_out.read(size)
-            content_out.read(1)
+            plan = plan_of(pid, path_field)
+            if size > max_content:
+                # Not in the list of blobs over the bound (a replacement
+                # object, say): its bytes go unread all the same.
+                self._drain(content_out, size + 1)
+                self.skipped.setdefault(oid.decode(), (plan.path, size))
+                with lock:
+                    inflight.pop(oid, None)
+                continue
             self.read += 1
-            path = _path_of(pid, path_field)
-            kept, inherited = self._judge(oid, int(pid.rstrip(b"h")), old, path, data, size)
-            with self._lock:
-                others = self._inflight.pop(oid, [])
-                if kept:
-                    hit = _ContentHit(path, commit, size, kept)
+            if progress is not None and not self.read & 1023:
+                progress.extra = f"{self.read:,} blobs read"
+                progress.update(self.commits[0], self.total_commits[0] or None)
+            if size > _BINARY_PROBE and not plan.binary:
+                # A large blob no rule reads when binary: its head decides
+                # whether the rest is needed at all.
+                head = read(_BINARY_PROBE)
+                if b"\0" in head:
+                    self._drain(content_out, size - len(head) + 1)
+                    kept: list[Finding] = []
+                    inherited = False
+                    skipped: tuple[int, ...] = ()
+                else:
+                    data = head + read(size - len(head))
+                    read(1)
+                    kept, inherited, skipped = judge(oid, plan, old, data, size)
+            else:
+                data = read(size)
+                read(1)
+                kept, inherited, skipped = judge(oid, plan, old, data, size)
+            with lock:
+                others = inflight.pop(oid, [])
+                if kept or skipped:
+                    hit = _ContentHit(plan.path, commit, size, kept)
                     hit.others = [(_path_of(p, f), c) for p, c, f in others]
-                    self.hits[oid.decode()] = hit
-                elif inherited:
+                    hit.skipped = skipped
+                    hits[oid.decode()] = hit
+                elif inherited and others:
+                    path = plan.path
                     self.rejudge.extend((oid, p, c, f, path) for p, c, f in others if _path_of(p, f) != path)
 
-    def _judge(self, oid: bytes, pid: int, old: bytes, path: str, data: bytes, size: int) -> tuple[list[Finding], bool]:
-        """Findings of one blob (suppressions applied), and whether it was
-        left unjudged because the version before it showed every line that
-        could hold a finding."""
-        from guardian.engine import is_suppressed
-        from guardian.rules.base import is_binary
+    def _take_turn(self) -> None:
+        """Report the blobs over max-content-size met before the next blob
+        sent to ``cat-file`` (all that are left, at the end)."""
+        queue = self._queue
+        while queue:
+            item = queue.popleft()
+            if item is None:
+                return
+            oid, pid_field, path_field, size = item
+            self.skipped.setdefault(oid.decode(), (_path_of(pid_field, path_field), size))
 
-        binary = is_binary(data)
-        indexes = [i for i in self.profiles[pid] if not (binary and self.content_rules[i].text_only)]
+    @staticmethod
+    def _drain(stream: IO[bytes], size: int) -> None:
+        """Read and drop ``size`` bytes, a chunk at a time."""
+        while size > 0:
+            got = len(stream.read(min(size, _CHUNK)))
+            if not got:
+                return
+            size -= got
+
+    def _judge(
+        self, oid: bytes, plan: _Plan, old: bytes, data: bytes, size: int
+    ) -> tuple[list[Finding], bool, tuple[int, ...]]:
+        """Findings of one blob (suppressions applied); whether it was left
+        unjudged because the version before it showed every line that could
+        hold a finding; the rules left out because the version before it
+        showed every line that could hold one of theirs."""
+        if data.find(b"\0", 0, _BINARY_PROBE) != -1:
+            indexes, tokens = plan.binary, plan.binary_tokens
+        else:
+            indexes, tokens = plan.text, plan.text_tokens
         if not indexes:
-            return [], False
-        tokens: tuple[bytes, ...] | None = ()
-        for index in indexes:
-            own = self.content_rules[index].triggers(path)
-            tokens = None if own is None or tokens is None else tokens + own
+            return [], False, ()
+        path = plan.path
+        skipped: tuple[int, ...] = ()
         if tokens is not None:
             lines = _trigger_lines(data, tokens)
             if not lines:
-                return [], False  # no line any of these rules could report
+                return [], False, ()  # no line any of these rules could report
             # Opening or closing a docstring can turn a line into code: such
             # a version is always judged.
             quotes = data.count(b'"""') * 65599 + data.count(b"'''")
-            if lines:
-                tag = b"%d" % pid
-                # A version is the parent of the next one: once used, its
-                # entry goes, so the memo holds about one version per file.
-                parent = self._memo.pop(old[:20] + tag, None)
-                if len(self._memo) >= _MEMO_LIMIT:
-                    for stale in list(self._memo)[: _MEMO_LIMIT // 2]:
-                        del self._memo[stale]
-                self._memo[oid[:20] + tag] = (lines, quotes)
-                previous = self._inherited_at.pop(path, None)
-                if previous is not None:
-                    self._inherited.pop(previous, None)
-                if parent is not None and lines <= parent[0] and quotes == parent[1]:
+            tag = plan.tag
+            # A version is the parent of the next one: once used, its
+            # entry goes, so the memo holds about one version per file.
+            memo = self._memo
+            parent = memo.pop(old[:20] + tag, None)
+            if len(memo) >= _MEMO_LIMIT:
+                for stale in list(memo)[: _MEMO_LIMIT // 2]:
+                    del memo[stale]
+            previous = self._inherited_at.pop(path, None)
+            if previous is not None:
+                self._inherited.pop(previous, None)
+            # Whether every finding of the version before stands, in the
+            # order hits are read, under this same path: then a rule with
+            # nothing new to see here may be left out (its findings are the
+            # ones recorded there).
+            lineage = parent is not None and parent[2] == path and parent[3]
+            if parent is not None and quotes == parent[1]:
+                if lines <= parent[0]:
+                    memo[oid[:20] + tag] = (lines, quotes, path, lineage)
                     self.inherited_count += 1
                     if len(self._inherited) >= _MEMO_LIMIT:
                         for stale_key in list(self._inherited)[: _MEMO_LIMIT // 2]:
                             self._inherited_at.pop(self._inherited.pop(stale_key), None)
                     self._inherited[oid[:16]] = path
                     self._inherited_at[path] = oid[:16]
-                    return [], True
+                    return [], True, ()
+                if lineage:
+                    # Rule by rule: one whose lines all stood in the version
+                    # before is left out, unless another path of this blob
+                    # needs its findings (``complete_partial``). A blob that
+                    # mentions inline suppressions is judged whole, so that
+                    # every suppression is counted as before.
+                    by_rule, before = plan.by_rule, parent[0]
+                    fresh = tuple(i for i in indexes if not _trigger_lines(data, by_rule[i] or ()) <= before)
+                    if len(fresh) < len(indexes) and b"guardian" not in data.lower():
+                        skipped = tuple(i for i in indexes if i not in fresh)
+                        indexes = fresh
+            memo[oid[:20] + tag] = (lines, quotes, path, True)
         entry = FileEntry(path, size, "100644", oid.decode())
         found: list[Finding] = []
         for index in indexes:
@@ -749,9 +1028,10 @@ class _Pass:
                 found.extend(rule.check_file(entry, data))
             except Exception as exc:  # noqa: BLE001 - one odd blob must not stop a history scan
                 self.rule_errors.append(f"{rule.id} failed on blob {entry.oid} ({path}): {exc}")
+        is_suppressed = self._is_suppressed
         kept = [f for f in found if not is_suppressed(f)]
         self.suppressed += len(found) - len(kept)
-        return kept, False
+        return kept, False, skipped
 
     def judge_again(self) -> None:
         """Judge the unjudged versions that turned up under a new path: the
@@ -768,8 +1048,9 @@ class _Pass:
             if data is None:
                 continue
             pid, commit, origin = wanted[(oid, path_field)]
-            path = _path_of(pid, path_field)
-            kept, _ = self._judge(oid, int(pid.rstrip(b"h")), _ZERO, path, data, len(data))
+            plan = self._plan(pid, path_field)
+            path = plan.path
+            kept, _, _ = self._judge(oid, plan, _ZERO, data, len(data))
             if not kept:
                 continue
             key = oid.decode()
@@ -780,43 +1061,93 @@ class _Pass:
                 hit.others.append((path, commit))
             hit.origins.append(origin)
 
+    def complete_partial(self) -> None:
+        """Run the rules left out of a version on it after all, when history
+        also stored it under another path: their findings, the same as the
+        version before showed, name that path too."""
+        wanted = [
+            (key, hit) for key, hit in self.hits.items() if hit.skipped and any(p != hit.path for p, _ in hit.others)
+        ]
+        if not wanted:
+            return
+        order = {rule.id: index for index, rule in enumerate(self.content_rules)}
+        reader = git.CatFile(self.root)
+        for (key, hit), (_oid, data) in zip(wanted, reader.read_many([key for key, _ in wanted]), strict=False):
+            if data is None:
+                continue
+            entry = FileEntry(hit.path, hit.size, "100644", key)
+            found: list[Finding] = []
+            for index in hit.skipped:
+                rule = self.content_rules[index]
+                try:
+                    found.extend(rule.check_file(entry, data))
+                except Exception as exc:  # noqa: BLE001 - one odd blob must not stop a history scan
+                    self.rule_errors.append(f"{rule.id} failed on blob {key} ({hit.path}): {exc}")
+            kept = [f for f in found if not self._is_suppressed(f)]
+            self.suppressed += len(found) - len(kept)
+            if kept:
+                hit.findings = sorted(hit.findings + kept, key=lambda f: order.get(f.rule, 0))
+
     def run(self) -> None:
-        fmt = "--batch-check=%(objectsize) %(objectname) %(objecttype) %(rest)"
         log_err = _stderr_file()
         log = _popen(self.args, self.root, stderr=log_err)
-        check = _popen(["cat-file", fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
+        check: subprocess.Popen[bytes] | None = None
         content: subprocess.Popen[bytes] | None = None
+        procs = [log]
         threads: list[threading.Thread] = []
         failure = _Failure()
-        log_out, check_in, check_out = log.stdout, check.stdin, check.stdout
-        assert log_out is not None and check_in is not None and check_out is not None
+        ok = False
         try:
-            feeder = threading.Thread(target=failure.guard(lambda: self._feed(log_out, check_in)), daemon=True)
-            feeder.start()
-            threads.append(feeder)
-            content_in: IO[bytes] | None = None
+            if self.limit is not None:
+                fmt = "--batch-check=%(objectsize) %(objectname) %(objecttype) %(rest)"
+                check = _popen(["cat-file", fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
+                procs.append(check)
             if self.content_rules:
                 content_fmt = "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)"
                 content = _popen(["cat-file", content_fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
-                content_in, content_out = content.stdin, content.stdout
-                assert content_in is not None and content_out is not None
-                reader = threading.Thread(target=failure.guard(lambda: self._read_content(content_out)), daemon=True)
-                reader.start()
-                threads.append(reader)
-            self._consume(check_out, content_in)
-            if content_in is not None:
-                content_in.close()
+                procs.append(content)
+            if content is not None:
+                lister = threading.Thread(target=failure.guard(self._list_oversized), daemon=True)
+                lister.start()
+                threads.append(lister)
+            log_out = log.stdout
+            check_in = check.stdin if check is not None else None
+            content_in = content.stdin if content is not None else None
+            assert log_out is not None
+            feeder = threading.Thread(
+                target=failure.guard(lambda: self._feed(log_out, check_in, content_in)), daemon=True
+            )
+            feeder.start()
+            threads.append(feeder)
+            # The main thread reads sizes, or blob contents when there are
+            # no sizes to read; a second thread reads contents alongside sizes.
+            if content is not None:
+                content_out = content.stdout
+                assert content_out is not None
+                if check is None:
+                    self._read_content(content_out)
+                else:
+                    reader = threading.Thread(
+                        target=failure.guard(lambda: self._read_content(content_out)), daemon=True
+                    )
+                    reader.start()
+                    threads.append(reader)
+            if check is not None:
+                assert check.stdout is not None
+                self._consume(check.stdout)
             for thread in threads:
                 thread.join()
+            ok = failure.exc is None
         finally:
-            for proc in (log, check, content):
-                if proc is not None and proc.poll() is None and failure.exc is not None:
+            for proc in procs:
+                if not ok and proc.poll() is None:
                     proc.kill()
-            for proc in (log, check, content):
-                if proc is not None:
-                    proc.wait()
+            for proc in procs:
+                proc.wait()
         if failure.exc is not None:
             raise failure.exc
+        if check is None:
+            self.versions -= self.missing_versions
         problem = _last_error_line(log_err) if log.returncode != 0 else ""
         log_err.close()
         if log.returncode != 0:
@@ -825,6 +1156,7 @@ class _Pass:
                 "check the revisions, or run `git fsck` if objects are damaged"
             )
         self.judge_again()
+        self.complete_partial()
 
 
 def _path_of(pid: bytes, field: bytes) -> str:

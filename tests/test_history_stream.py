@@ -1,0 +1,123 @@
+"""`guardian history` content scan: what the streamed pass must keep true while
+it reads as little as it can (rules left out of a version whose lines they
+already saw, blobs over max-content-size never asked for, missing blobs
+without a size pass). Real repositories, the command run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import Repo
+
+IMPORT = "import optimization_engine.core\n"
+WIN_PATH = 'OUT = "C:\\\\Users\\\\me\\\\out"\n'
+
+
+def scan(repo: Repo, *args: str) -> dict[str, Any]:
+    result = repo.guardian("history", "--format", "json", *args)
+    assert result.code in (0, 1), result
+    assert "Traceback" not in result.err
+    report = json.loads(result.out)
+    assert isinstance(report, dict)
+    return report
+
+
+def findings(report: dict[str, Any], rule: str) -> list[dict[str, Any]]:
+    return [f for f in report["findings"] if f["rule"] == rule]
+
+
+def test_a_version_copied_to_another_path_carries_every_rule_s_findings_there(clean_repo: Repo) -> None:
+    repo = clean_repo
+    repo.write("src/a.py", "import os\n" + IMPORT)
+    introduced = repo.commit("the bad import")
+    # Only windows-path has a new line to judge in this version: the
+    # forbidden import stood in the version before.
+    repo.write("src/a.py", "import os\n" + IMPORT + WIN_PATH)
+    second = repo.commit("a windows path")
+    # The same blob, stored under a second path.
+    repo.write("src/b.py", "import os\n" + IMPORT + WIN_PATH)
+    repo.commit("copy")
+
+    report = scan(repo, "--select", "forbidden-import,windows-path")
+
+    imports = findings(report, "forbidden-import")
+    assert len(imports) == 1, imports
+    assert imports[0]["paths"] == ["src/a.py", "src/b.py"]
+    assert imports[0]["commit"]["id"] == introduced
+    paths = findings(report, "windows-path")
+    assert len(paths) == 1, paths
+    assert paths[0]["paths"] == ["src/a.py", "src/b.py"]
+    assert paths[0]["commit"]["id"] == second
+
+
+def test_each_new_offending_line_is_found_whichever_rule_it_belongs_to(clean_repo: Repo) -> None:
+    repo = clean_repo
+    lines = "import os\n"
+    commits = []
+    for i, extra in enumerate([IMPORT, WIN_PATH, f"X = {0}\n", "from optimization_engine import solver\n"]):
+        lines += extra
+        repo.write("pkg/mod.py", lines)
+        commits.append(repo.commit(f"step {i}"))
+
+    report = scan(repo, "--select", "forbidden-import,windows-path")
+
+    imports = sorted(findings(report, "forbidden-import"), key=lambda f: f["line"])
+    assert [(f["line"], f["commit"]["id"]) for f in imports] == [(2, commits[0]), (5, commits[3])]
+    paths = findings(report, "windows-path")
+    assert [(f["line"], f["commit"]["id"]) for f in paths] == [(3, commits[1])]
+
+
+def test_suppressions_are_counted_in_every_version_judged(clean_repo: Repo) -> None:
+    repo = clean_repo
+    quiet = "import optimization_engine  # guardian: ignore[forbidden-import]\n"
+    repo.write("src/ok.py", quiet)
+    repo.commit()
+    repo.write("src/ok.py", quiet + WIN_PATH)
+    repo.commit()
+
+    report = scan(repo, "--select", "forbidden-import,windows-path")
+
+    assert findings(report, "forbidden-import") == []
+    assert len(findings(report, "windows-path")) == 1
+    summary = report["summary"]
+    assert summary["suppressed"] == 2
+
+
+def test_blobs_over_max_content_size_are_listed_oldest_first_and_never_read(clean_repo: Repo) -> None:
+    repo = clean_repo
+    big = "x = 1\n" * 400
+    repo.write("first.py", IMPORT + big)
+    repo.commit()
+    repo.write("small.py", IMPORT)
+    repo.commit()
+    repo.write("second.py", IMPORT + big + big)
+    repo.commit()
+
+    report = scan(repo, "--select", "forbidden-import", "--max-content-size", "1 KiB")
+
+    skipped = report["skipped"]
+    assert [s["path"] for s in skipped] == ["first.py", "second.py"]
+    assert [s["size"] for s in skipped] == [len(IMPORT + big), len(IMPORT + big + big)]
+    assert [f["path"] for f in findings(report, "forbidden-import")] == ["small.py"]
+    summary = report["summary"]
+    assert summary["blobs_read"] == 1
+
+
+def test_missing_blob_in_a_content_only_scan_is_reported_once_and_not_counted(clean_repo: Repo) -> None:
+    repo = clean_repo
+    repo.write("src/gone.py", IMPORT)
+    repo.write("src/kept.py", "import optimization_engine.kept\n")
+    repo.commit()
+    repo.write("src/copy.py", IMPORT)  # the missing blob again, under another path
+    repo.commit()
+    gone = repo.git("rev-parse", "HEAD:src/gone.py").strip()
+    (repo.path / ".git" / "objects" / gone[:2] / gone[2:]).unlink()
+
+    report = scan(repo, "--select", "forbidden-import")
+
+    assert report["missing_objects"] == [gone]
+    assert [f["path"] for f in findings(report, "forbidden-import")] == ["src/kept.py"]
+    summary = report["summary"]
+    assert summary["missing_objects"] == 1
+    assert summary["blob_versions"] == 1
