@@ -95,27 +95,12 @@ _OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | geta
 def blob_id(data: bytes, hex_length: int = 40) -> str:
     """git's object id of a blob holding ``data`` (SHA-1, or SHA-256 for a
     repository whose ids are 64 hex digits)."""
-    header = b"blob %d\0" % len(data)
-    if hex_length == 40 and len(data) < _BUILTIN_HASH_BYTES:
-        try:
-            # Built into the interpreter: a hook's few files do not pay for
-            # loading OpenSSL, which ``hashlib`` does on import.
-            from _sha1 import sha1  # type: ignore[import-not-found]
-        except ImportError:
-            pass
-        else:
-            small: str = sha1(header + data).hexdigest()
-            return small
-    import hashlib
+    import hashlib  # OpenSSL's SHA-1: several times the interpreter's own
 
     digest = hashlib.sha256() if hex_length == 64 else hashlib.sha1()
-    digest.update(header)
+    digest.update(b"blob %d\0" % len(data))
     digest.update(data)
     return digest.hexdigest()
-
-
-#: Below this many bytes the interpreter's own SHA-1 is used (see blob_id).
-_BUILTIN_HASH_BYTES = 256 * 1024
 
 
 #: Up to this many files, sizes come from verified work-tree files...
