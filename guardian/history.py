@@ -1471,7 +1471,8 @@ def _fill_commits(root: str, findings: list[HistoryFinding], scan: _Pass) -> Non
     head_blobs: set[str] = set()
     head_paths: dict[str, str] = {}
     large = {f.oid for f in with_blobs if f.rule == SIZE_RULE}
-    for _mode, oid, _size, path in git.ls_tree("HEAD", root):
+    # Ids only: ``ls-tree -l`` would read the header of every blob at HEAD.
+    for _mode, oid, path in git.ls_tree_ids("HEAD", root):
         if oid in large:
             head_blobs.add(oid)
         if path in wanted_paths:
