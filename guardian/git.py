@@ -68,7 +68,8 @@ def missing_objects(cwd: str) -> frozenset[str]:
 
 
 class Completed:
-    """A finished git command: exit status and both outputs as bytes."""
+    """A finished git command (``args``, as run in its directory): exit
+    status and both outputs as bytes."""
 
     __slots__ = ("args", "returncode", "stderr", "stdout")
 
@@ -174,19 +175,31 @@ def _spawn(cmd: list[str], cwd: str, input: bytes | None) -> tuple[int, bytes, b
         for fd in (out_r, err_r, in_w):
             if fd >= 0:
                 os.close(fd)
-        _pid, status = os.waitpid(pid, 0)
+        try:
+            _pid, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            # SIGCHLD ignored by whoever started us: the child was reaped
+            # already and its status is lost (subprocess answers 0 too).
+            status = 0
     return os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]), b"".join(chunks[err_r])
 
 
 def toplevel(cwd: str) -> str:
     """The root of the work tree containing ``cwd``."""
     proc = git(["rev-parse", "--show-toplevel", "--git-path", "objects"], cwd, check=False)
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if proc.returncode != 0 or len(lines) != 2:
+    if proc.returncode != 0:
         raise GitError(f"{os.path.abspath(cwd)} is not inside a git work tree; run Guardian in a repository")
-    # The same question answers where objects live, for ``loose_object``.
-    _OBJECTS[lines[0]] = os.path.join(os.path.abspath(cwd), lines[1])
-    return lines[0]
+    # Two lines, but a directory name may hold a newline (or anything
+    # ``splitlines`` splits on): the objects path is the last line, and both
+    # must be directories, or only the root is asked for again.
+    top, _, objects = decode_path(proc.stdout).removesuffix("\n").rpartition("\n")
+    objects = os.path.join(os.path.abspath(cwd), objects)
+    if top and os.path.isdir(top) and os.path.isdir(objects):
+        # Where objects live, for ``loose_object``: the same question answers it.
+        _OBJECTS[top] = objects
+        return top
+    proc = git(["rev-parse", "--show-toplevel"], cwd)
+    return decode_path(proc.stdout).removesuffix("\n")
 
 
 _OBJECTS: dict[str, str] = {}

@@ -211,7 +211,7 @@ def _byte_class(members: Iterable[int]) -> bytes:
     return b"[" + b"".join(parts) + b"]"
 
 
-def _literal(byte: int) -> bytes:
+def _byte_regex(byte: int) -> bytes:
     """A regex matching exactly ``byte`` (``re.escape`` without importing ``re``)."""
     return bytes((byte,)) if 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A else b"\\x%02x" % byte
 
@@ -234,7 +234,7 @@ def _translate(pat: bytes, pathname: bool) -> bytes | None:
         if c == _BACKSLASH:
             if i + 1 >= n:
                 return None
-            out.append(_literal(pat[i + 1]))
+            out.append(_byte_regex(pat[i + 1]))
             i += 2
         elif c == _QUESTION:
             out.append(one)
@@ -268,7 +268,7 @@ def _translate(pat: bytes, pathname: bool) -> bytes | None:
                 out.append(b"[^/]*")
             i = j
         else:
-            out.append(_literal(pat[i]))
+            out.append(_byte_regex(pat[i]))
             i += 1
     return b"".join(out)
 
@@ -280,7 +280,7 @@ def _simple_length(pat: bytes) -> int:
     return len(pat)
 
 
-def _suffix_sets(body: bytes) -> tuple[frozenset[int], ...] | None:
+def _star_suffix(body: bytes) -> tuple[frozenset[int], ...] | None:
     """For ``*`` followed only by plain bytes and brackets listing plain
     bytes (``*.[pP][sS]1``), the set of bytes allowed at each position of
     what follows the star; None for any other pattern."""
@@ -327,7 +327,7 @@ class Pattern:
         "_literal",
         "_never",
         "_regex",
-        "_source",
+        "_regex_source",
         "_suffix",
         "_suffix_sets",
         "anchored",
@@ -361,7 +361,7 @@ class Pattern:
         self._regex: _Regex[bytes] | None = None
         #: The regex source, compiled on first use (most paths are decided
         #: by a literal prefix, or by ``_suffix_sets``, before it is needed).
-        self._source: bytes | None = None
+        self._regex_source: bytes | None = None
         #: ``*`` then literal bytes and one-of brackets (``*.[bB][aA][tT]``):
         #: the allowed bytes at each of the base name's last positions.
         self._suffix_sets: tuple[frozenset[int], ...] | None = None
@@ -379,7 +379,7 @@ class Pattern:
                 if source_re is None:
                     self._never = True
                 else:
-                    self._source = source_re
+                    self._regex_source = source_re
         elif prefix == len(body):
             self._literal = body
         elif body[:1] == b"*" and _simple_length(body[1:]) == len(body) - 1:
@@ -389,17 +389,17 @@ class Pattern:
             if source_re is None:
                 self._never = True
             else:
-                self._source = source_re
-                self._suffix_sets = _suffix_sets(body)
+                self._regex_source = source_re
+                self._suffix_sets = _star_suffix(body)
 
     def _is_quick(self) -> bool:
         """Matches every path whose base name ends with ``_suffix`` or equals ``_literal``."""
-        return not (self.anchored or self.dir_only or self._never or self._source is not None)
+        return not (self.anchored or self.dir_only or self._never or self._regex_source is not None)
 
     def _fullmatch(self, text: bytes, start: int = 0) -> bool:
         if self._regex is None:
-            assert self._source is not None
-            self._regex = _compile(self._source)
+            assert self._regex_source is not None
+            self._regex = _compile(self._regex_source)
         return self._regex.fullmatch(text, start) is not None
 
     def matches(self, path: bytes, basename: bytes, is_dir: bool) -> bool:
@@ -414,7 +414,7 @@ class Pattern:
                 return len(basename) >= len(sets) and all(
                     byte in allowed for byte, allowed in zip(basename[len(basename) - len(sets) :], sets, strict=True)
                 )
-            if self._source is not None:
+            if self._regex_source is not None:
                 return self._fullmatch(basename)
             return basename == self._literal
         base = self._base
@@ -427,7 +427,7 @@ class Pattern:
         literal = self._literal or b""
         if not name.startswith(literal):
             return False
-        if self._source is None:
+        if self._regex_source is None:
             return len(name) == len(literal)
         return self._fullmatch(name, len(literal))
 

@@ -62,11 +62,12 @@ class GitSnapshot(Snapshot):
             yield entry, data
 
 
-def worktree_blob(root: str, entry: FileEntry) -> bytes | None:
+def worktree_blob(root: str, entry: FileEntry, *, max_size: int | None = None) -> bytes | None:
     """The bytes of ``entry``'s blob read from its file under ``root``, or
     None unless that file is a regular file whose bytes hash to the blob's
     id (an edit, a clean/smudge filter or line-ending conversion all make
-    the answer None, and the caller asks git instead)."""
+    the answer None, and the caller asks git instead). A file over
+    ``max_size`` is not read."""
     if entry.mode not in ("100644", "100755"):
         return None
     try:
@@ -77,6 +78,8 @@ def worktree_blob(root: str, entry: FileEntry) -> bytes | None:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or (entry.size >= 0 and st.st_size != entry.size):
+            return None
+        if max_size is not None and st.st_size > max_size:
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(st.st_size + 1)
@@ -105,8 +108,10 @@ def blob_id(data: bytes, hex_length: int = 40) -> str:
 
 #: Up to this many files, sizes come from verified work-tree files...
 _FEW_FILES = 64
-#: ... and files up to this size are kept in memory for the content rules.
+#: ... files up to this size are read for it, and kept in memory for the
+#: content rules up to this many bytes in all.
 _KEEP_BYTES = 1024 * 1024
+_KEEP_TOTAL = 16 * 1024 * 1024
 
 
 class StagedEntry(FileEntry):
@@ -140,7 +145,8 @@ class IndexSnapshot(GitSnapshot):
         super().__init__(root)
         self.worktree = root
         self._changes: dict[str, str] | None = None
-        self._verified: dict[int, bytes] = {}
+        self._new_oids: frozenset[str] | None = None
+        self._prefetched: dict[int, bytes] = {}
         if all_files:
             self.label = "all tracked files"
             self.files = self._entries(git.ls_files_stage(root))
@@ -169,32 +175,36 @@ class IndexSnapshot(GitSnapshot):
 
     def new_oids(self) -> frozenset[str]:
         """Ids of the staged blobs that HEAD does not hold (asked once)."""
-        changes = self.staged_changes()
-        return frozenset(oid for oid in changes.values() if oid)
+        if self._new_oids is None:
+            self._new_oids = frozenset(oid for oid in self.staged_changes().values() if oid)
+        return self._new_oids
 
     def with_sizes(self, entries: Sequence[FileEntry]) -> Sequence[FileEntry]:
         unknown = [e for e in entries if e.size < 0 and e.oid and e.is_regular]
         if len(unknown) <= _FEW_FILES:
-            # A hook's few files: the loose objects ``git add`` wrote (or else
-            # verified work-tree files) give sizes and bytes, the bytes kept
-            # for the content rules, with no git process at all.
+            # A hook's few files: the loose objects ``git add`` wrote give
+            # sizes (and, for small blobs, bytes, kept for the content rules)
+            # with no git process; so do small verified work-tree files. The
+            # rest, packed or large, is left to ``cat-file --batch-check``.
+            kept = 0
             for entry in unknown:
                 data: bytes | None = None
                 loose = git.loose_object(self.repo, entry.oid, _KEEP_BYTES)
                 if loose is not None:
                     entry.size, data = loose
                 elif self.worktree is not None:
-                    data = worktree_blob(self.worktree, entry)
+                    data = worktree_blob(self.worktree, entry, max_size=_KEEP_BYTES)
                     if data is not None:
                         entry.size = len(data)
-                if data is not None and len(data) <= _KEEP_BYTES:
-                    self._verified[id(entry)] = data
+                if data is not None and kept + len(data) <= _KEEP_TOTAL:
+                    kept += len(data)
+                    self._prefetched[id(entry)] = data
         return super().with_sizes(entries)
 
     def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
         rest = []
         for entry in entries:
-            data = self._verified.pop(id(entry), None)
+            data = self._prefetched.pop(id(entry), None)
             if data is None:
                 rest.append(entry)
             else:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -471,3 +474,46 @@ def test_staged_blobs_are_judged_whether_loose_or_packed(clean_repo: Repo) -> No
     assert not (clean_repo.path / ".git" / "objects" / oid[:2] / oid[2:]).exists()
     packed = clean_repo.guardian("check", "--staged", "--files", "a.py")
     assert packed.code == 1 and packed.out == loose.out, packed
+
+
+def test_a_repository_whose_path_holds_line_breaks(tmp_path: os.PathLike[str]) -> None:
+    for name in ("nl\ndir", "cr\rdir", "sep\u2028dir"):
+        repo = Repo(Path(tmp_path) / name)
+        repo.write("a.py", 'P = "C:/data/x.csv"\n')
+        repo.add("a.py")
+        result = repo.guardian("check", "--staged", "--select", "windows-path")
+        assert result.code == 1 and "a.py:1:" in result.out, (name, result)
+
+
+def test_git_still_answers_when_sigchld_is_ignored(clean_repo: Repo) -> None:
+    # A parent that ignores SIGCHLD makes the kernel reap git before Guardian
+    # waits for it; the check must go on, not fail on the lost exit status.
+    clean_repo.write("a.py", 'P = "C:/data/x.csv"\n')
+    clean_repo.add("a.py")
+    script = (
+        "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); "
+        "os.execv(sys.executable, [sys.executable, '-m', 'guardian', 'check', '--staged'])"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=clean_repo.path, capture_output=True, text=True)
+    assert proc.returncode == 1 and "a.py:1:" in proc.stdout, proc.stderr
+
+
+def test_many_new_files_over_a_tiny_limit_are_each_reported(clean_repo: Repo) -> None:
+    clean_repo.write(".guardian.toml", '[rules.max-file-size]\nlimit = "1 B"\n')
+    clean_repo.commit()
+    for i in range(300):
+        clean_repo.write(f"d/f{i}.txt", f"content {i}\n")
+    clean_repo.add("d")
+    result = clean_repo.guardian("check", "--staged", "--select", "max-file-size", "--format", "json")
+    assert len(json.loads(result.out)["findings"]) == 300, result
+
+
+def test_a_large_work_tree_file_is_not_read_to_learn_its_size(clean_repo: Repo) -> None:
+    from guardian.model import FileEntry
+    from guardian.sources import worktree_blob
+
+    clean_repo.write("big.bin", b"x" * 4096)
+    oid = clean_repo.git("hash-object", "big.bin").strip()
+    entry = FileEntry("big.bin", -1, "100644", oid)
+    assert worktree_blob(str(clean_repo.path), entry) == b"x" * 4096
+    assert worktree_blob(str(clean_repo.path), entry, max_size=1024) is None
