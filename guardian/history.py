@@ -1189,20 +1189,119 @@ def commit_info(root: str, commits: Iterable[str]) -> dict[str, Commit]:
 # -- ref tips ---------------------------------------------------------------------------
 
 
+class TreeReader:
+    """The trees of many commits through one ``cat-file --batch`` process.
+
+    Each tree object is read and parsed once: ref tips share most of their
+    subtrees, so a thousand tips cost about one tree plus what changed
+    between them, where ``ls-tree -r`` per tip would list every file of
+    every tip. Small blobs read for the rules are kept too (.gitignore
+    files are the same at most tips).
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._proc: subprocess.Popen[bytes] | None = None
+        #: (directory prefix, tree id) -> every entry below, in ``ls-tree -r`` order.
+        self._below: dict[tuple[str, str], list[FileEntry]] = {}
+        self._held = 0
+        self._blobs: dict[str, bytes | None] = {}
+
+    def _object(self, oid: str) -> tuple[bytes, bytes] | None:
+        """(type, bytes) of one object, or None when the repository lacks it."""
+        if self._proc is None:
+            self._proc = _popen(["cat-file", "--batch"], self.root, stdin=subprocess.PIPE)
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(oid.encode() + b"\n")
+        self._proc.stdin.flush()
+        header = self._proc.stdout.readline().split()
+        if len(header) != 3:
+            if not header:
+                raise GitError(f"git cat-file stopped early in {self.root} (object {oid})")
+            return None  # "<oid> missing": a partial clone
+        data = self._proc.stdout.read(int(header[2]) + 1)[:-1]
+        return header[1], data
+
+    def entries(self, tree: str, prefix: str = "") -> list[FileEntry]:
+        """Every blob and gitlink below ``tree``, paths starting ``prefix``."""
+        key = (prefix, tree)
+        known = self._below.get(key)
+        if known is not None:
+            return known
+        found = self._object(tree)
+        if found is None or found[0] != b"tree":
+            raise GitError(f"tree {tree} ({prefix or 'a ref tip'}) is missing in {self.root}; run `git fsck`")
+        out: list[FileEntry] = []
+        data, pos, width = found[1], 0, len(tree) // 2
+        while pos < len(data):
+            space = data.index(b" ", pos)
+            nul = data.index(b"\0", space)
+            mode = data[pos:space].decode()
+            name = git.decode_path(data[space + 1 : nul])
+            oid = data[nul + 1 : nul + 1 + width].hex()
+            pos = nul + 1 + width
+            if mode == "40000":
+                out.extend(self.entries(oid, f"{prefix}{name}/"))
+            else:
+                out.append(FileEntry(prefix + name, -1, mode.zfill(6), oid, new=True))
+        if prefix:  # a tip's own list is new each time; subtrees are shared
+            if self._held + len(out) > _TREE_MEMO_ENTRIES:
+                self._below.clear()
+                self._held = 0
+            self._below[key] = out
+            self._held += len(out)
+        return out
+
+    def read(self, oid: str) -> bytes | None:
+        if oid in self._blobs:
+            return self._blobs[oid]
+        found = self._object(oid)
+        data = found[1] if found is not None and found[0] == b"blob" else None
+        if data is None or len(data) <= _KEPT_BLOB_BYTES:
+            self._blobs[oid] = data
+        return data
+
+    def close(self) -> None:
+        if self._proc is not None:
+            assert self._proc.stdin is not None and self._proc.stdout is not None
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+            self._proc.stdout.close()
+            self._proc.wait()
+            self._proc = None
+
+
+#: Subtree entries ``TreeReader`` keeps before it starts afresh.
+_TREE_MEMO_ENTRIES = 250_000
+_KEPT_BLOB_BYTES = 1 << 20
+
+
 class TreeSnapshot(GitSnapshot):
     """The tree of one commit. Sizes are asked only when a rule needs them:
     ``ls-tree -l`` would read every blob's header, which costs more than the
     tree itself in a repository of loose objects."""
 
-    def __init__(self, root: str, tree: str, label: str) -> None:
+    def __init__(self, root: str, tree: str, label: str, reader: TreeReader | None = None) -> None:
         super().__init__(root)
         self.label = label
-        self._tree = [FileEntry(path, -1, mode, oid, new=True) for mode, oid, path in git.ls_tree_ids(tree, root)]
+        self._reader = reader
+        if reader is None:
+            rows = git.ls_tree_ids(tree, root)
+            self._tree = [FileEntry(path, -1, mode, oid, new=True) for mode, oid, path in rows]
+        else:
+            self._tree = reader.entries(tree)
         self.files = self._tree
 
     def tree(self) -> Sequence[FileEntry]:
         assert self._tree is not None
         return self._tree
+
+    def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+        if self._reader is None:
+            yield from super().read_many(entries)
+            return
+        for entry in entries:
+            yield entry, self._reader.read(entry.oid)
 
 
 def ref_tips(root: str, revs: Sequence[str], *, all_refs: bool) -> list[tuple[str, str]]:
@@ -1261,9 +1360,10 @@ def judge_tips(
     merged: dict[tuple[str, str, str, int, int], HistoryFinding] = {}
     if progress is not None:
         progress.stage("ref tips", "trees", len(by_tree))
-    for done, (tree, names) in enumerate(by_tree.items(), 1):
-        snapshot = TreeSnapshot(root, tree, names[0])
-        try:
+    reader = TreeReader(root)
+    try:
+        for done, (tree, names) in enumerate(by_tree.items(), 1):
+            snapshot = TreeSnapshot(root, tree, names[0], reader)
             for rule in rules:
                 for f in rule.check_repo(snapshot):
                     key = (f.rule, f.path, f.message, f.line, f.column)
@@ -1271,11 +1371,12 @@ def judge_tips(
                     if item is None:
                         merged[key] = HistoryFinding(f, refs=list(names))
                     else:
-                        item.refs.extend(n for n in names if n not in item.refs)
-        finally:
-            snapshot.close()
-        if progress is not None:
-            progress.update(done)
+                        # Distinct trees: their names are new to this finding.
+                        item.refs.extend(names)
+            if progress is not None:
+                progress.update(done)
+    finally:
+        reader.close()
     return list(merged.values())
 
 

@@ -339,6 +339,39 @@ def test_gitignore_required_is_judged_at_each_ref_tip(clean_repo: Repo) -> None:
     assert report["summary"]["ref_tips"] >= 2
 
 
+def test_many_ref_tips_each_get_their_own_tree(clean_repo: Repo) -> None:
+    # Tips share most of their trees; each must still be judged on its own:
+    # a tracked database and a nested .gitignore negation come and go.
+    repo = clean_repo
+    repo.write("pkg/sub/mod.py", "x = 1\n")
+    for i in range(30):
+        if i == 10:
+            repo.write("pkg/sub/cache.sqlite", b"db")
+            repo.git("add", "-f", "pkg/sub/cache.sqlite")  # the .gitignore ignores it
+        if i == 20:
+            repo.git("rm", "-q", "pkg/sub/cache.sqlite")
+        if i == 15:
+            repo.write("pkg/.gitignore", "!*.zip\n")
+        if i == 25:
+            (repo.path / "pkg" / ".gitignore").unlink()
+        repo.write("pkg/sub/mod.py", f"x = {i}\n")
+        repo.commit(f"change {i}")
+        repo.git("tag", f"t{i:02d}")
+
+    result, report = scan(repo, "--select", "gitignore-required")
+
+    assert result.code == 1, result
+    tracked = [f for f in findings(report, "gitignore-required") if f["path"] == "pkg/sub/cache.sqlite"]
+    assert len(tracked) == 1
+    assert sorted(r for r in tracked[0]["refs"] if "/tags/" in r) == [f"refs/tags/t{i:02d}" for i in range(10, 20)]
+    negated = [f for f in findings(report, "gitignore-required") if "re-includes" in f["message"]]
+    assert negated and all(
+        sorted(r for r in f["refs"] if "/tags/" in r) == [f"refs/tags/t{i:02d}" for i in range(15, 25)]
+        for f in negated
+    )
+    assert report["summary"]["ref_tips"] == 32  # HEAD, main and 30 tags
+
+
 def test_write_baseline_then_only_new_findings_fail(sized: Repo) -> None:
     sized.write("a.bin", blob(2000, 1))
     sized.commit()

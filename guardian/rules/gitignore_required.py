@@ -24,9 +24,10 @@ from guardian.rules.base import Option, Rule, parse_str_list
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from typing import Any
 
-    from guardian.ignore import Pattern
-    from guardian.model import Finding, Snapshot
+    from guardian.ignore import PathMatcher, Pattern
+    from guardian.model import FileEntry, Finding, Snapshot
 
 GITIGNORE = ".gitignore"
 #: A directory no repository has: where "new subdirectories" are probed.
@@ -83,6 +84,10 @@ def parse_patterns(value: object) -> list[str]:
         if problem:
             raise ValueError(f"pattern {pattern!r} {problem}")
     return patterns
+
+
+#: Entries a memo holds before it starts afresh.
+_MEMO_LIMIT = 100_000
 
 
 def _is_gitignore(path: str) -> bool:
@@ -220,6 +225,14 @@ nothing for a file that is already tracked.
   reported, and directories not probed.
 """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Pure memos, for a history scan that judges thousands of ref tips
+        # with this one instance: what a tracked path matches, and the
+        # survey of each distinct set of .gitignore files.
+        self._tracked_memo: dict[str, Finding | None] = {}
+        self._survey_memo: dict[tuple[object, ...], tuple[list[_Gap], _Root]] = {}
+
     def _patterns(self) -> list[str]:
         raw = self.settings.get("patterns") or []
         seen: set[str] = set()
@@ -232,15 +245,27 @@ nothing for a file that is already tracked.
 
     # -- survey ---------------------------------------------------------------
     def _survey(self, snapshot: Snapshot, patterns: Sequence[str]) -> tuple[list[_Gap], _Root]:
-        from guardian.ignore import IgnoreTree, parse_lines
-
-        entries = [e for e in snapshot.tree() if _is_gitignore(e.path)]
+        entries = [e for e in snapshot.tree() if e.path.endswith(GITIGNORE) and _is_gitignore(e.path)]
         contents: dict[str, bytes] = {}
         readable = [e for e in entries if e.is_regular]
         if readable:
             for entry, data in snapshot.read_many(readable):
                 if data is not None:
                     contents[entry.path] = data
+        key = (tuple(patterns), *((e.path, e.mode, contents.get(e.path)) for e in entries))
+        known = self._survey_memo.get(key)
+        if known is None:
+            known = self._survey_files(entries, contents, patterns)
+            if len(self._survey_memo) >= _MEMO_LIMIT:
+                self._survey_memo.clear()
+            self._survey_memo[key] = known
+        return known
+
+    def _survey_files(
+        self, entries: Sequence[FileEntry], contents: dict[str, bytes], patterns: Sequence[str]
+    ) -> tuple[list[_Gap], _Root]:
+        from guardian.ignore import IgnoreTree, parse_lines
+
         root_entry = next((e for e in entries if e.path == GITIGNORE), None)
         if root_entry is None:
             root = _Root(b"", True)
@@ -336,28 +361,39 @@ nothing for a file that is already tracked.
     def _tracked(self, snapshot: Snapshot, patterns: Sequence[str]) -> list[Finding]:
         from guardian.ignore import PathMatcher
 
-        matcher = PathMatcher(patterns)
+        matcher: PathMatcher | None = None
+        memo = self._tracked_memo
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
         findings: list[Finding] = []
         # The files under check, not the whole tree: a hook judges what is
         # being committed, and a whole-tree check has every file under check.
         for entry in snapshot.files:
             if entry.is_submodule:
                 continue
-            found = matcher.matching_pattern(entry.path)
-            if found is None or self.is_excluded(entry.path):
+            path = entry.path
+            if path in memo:
+                known = memo[path]
+                if known is not None:
+                    findings.append(known)
+                continue
+            if matcher is None:
+                matcher = PathMatcher(patterns)
+            found = matcher.matching_pattern(path)
+            if found is None or self.is_excluded(path):
+                memo[path] = None
                 continue
             import shlex
 
             command = "git rm --cached"
-            if entry.path.isprintable():
-                command += f" -- {shlex.quote(entry.path)}"
-            findings.append(
-                self.finding(
-                    entry.path,
-                    f"tracked file matches required ignore pattern `{_show(found.text)}`; remove it from the index "
-                    f"with `{command}` (the working copy stays) and commit",
-                )
+            if path.isprintable():
+                command += f" -- {shlex.quote(path)}"
+            memo[path] = finding = self.finding(
+                path,
+                f"tracked file matches required ignore pattern `{_show(found.text)}`; remove it from the index "
+                f"with `{command}` (the working copy stays) and commit",
             )
+            findings.append(finding)
         return findings
 
     def fix_repo(self, snapshot: Snapshot) -> dict[str, bytes]:
