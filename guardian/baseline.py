@@ -1,10 +1,12 @@
 """Baselines: findings a project has accepted for now.
 
 An entry is a content fingerprint: the rule, the path and the offending line
-with its whitespace normalised (or, for findings about a whole file, the
-message). Line numbers and commit ids are left out on purpose, so an entry
-survives edits elsewhere in the file and a rebase. When the same line occurs
-several times, the entry counts them; a further copy is a new finding.
+with its whitespace normalised (or, for findings about a whole file or
+directory, the message with its numbers left out, so that an accepted
+oversized file or directory stays accepted when its size changes). Line
+numbers and commit ids are left out on purpose, so an entry survives edits
+elsewhere in the file and a rebase. When the same line occurs several times,
+the entry counts them; a further copy is a new finding.
 """
 
 from __future__ import annotations
@@ -27,10 +29,37 @@ def _normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def fingerprint(finding: Finding) -> str:
-    basis = _normalise(finding.line_text) if finding.line else _normalise(finding.message)
+def _without_numbers(text: str) -> str:
+    """``text`` with each quantity (``462``, ``1.5 MiB``, ``976 B``,
+    ``1,048,576 bytes``) as ``#``: a size and its unit change together, and
+    so does the plural of what is counted."""
+    import re
+
+    counted = re.sub(r"\d[\d.,]*(?:\s*(?:[KMGT]i?B|B|bytes?)\b)?", "#", text)
+    return re.sub(r"# (\w+?)s\b", r"# \1", counted)  # "1 file", "3 files"
+
+
+def _digest(finding: Finding, basis: str) -> str:
     digest = hashlib.sha256("\0".join((finding.rule, finding.path, basis)).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:24]
+
+
+def fingerprint(finding: Finding) -> str:
+    if finding.line:
+        return _digest(finding, _normalise(finding.line_text))
+    return _digest(finding, _without_numbers(_normalise(finding.message)))
+
+
+def _earlier_fingerprint(finding: Finding) -> str | None:
+    """The fingerprint baselines written before numbers were left out gave a
+    whole-file finding; such entries still match."""
+    return None if finding.line else _digest(finding, _normalise(finding.message))
+
+
+def fingerprints(finding: Finding) -> tuple[str, ...]:
+    """Every fingerprint a baseline entry for ``finding`` may hold."""
+    earlier = _earlier_fingerprint(finding)
+    return (fingerprint(finding),) if earlier is None else (fingerprint(finding), earlier)
 
 
 class Baseline:
@@ -103,6 +132,8 @@ class Baseline:
         hidden = 0
         for finding in findings:
             key = fingerprint(finding)
+            if used.get(key, 0) >= budget.get(key, 0):
+                key = _earlier_fingerprint(finding) or key
             if used.get(key, 0) < budget.get(key, 0):
                 used[key] = used.get(key, 0) + 1
                 hidden += 1

@@ -1598,12 +1598,12 @@ def _fill_commits(root: str, findings: list[HistoryFinding], scan: _Pass) -> Non
 
 
 def _apply_baseline(result: HistoryResult, baseline: Baseline) -> list[HistoryFinding]:
-    from guardian.baseline import fingerprint
+    from guardian.baseline import fingerprints
 
     known = {str(e.get("fingerprint")) for e in baseline.entries}
     kept = []
     for item in result.findings:
-        if any(fingerprint(f) in known for f in item.per_path()):
+        if any(key in known for f in item.per_path() for key in fingerprints(f)):
             result.baselined += 1
         else:
             kept.append(item)

@@ -67,3 +67,39 @@ def test_entries_for_deleted_files_are_stale(clean_repo: Repo) -> None:
     result = clean_repo.guardian("check", "--baseline", ".guardian-baseline.json", "--format", "json")
     assert result.code == 0, result
     assert [e["path"] for e in json.loads(result.out)["stale_baseline"]] == ["a.py"]
+
+
+def test_an_accepted_budget_overage_stays_accepted_when_the_size_changes(clean_repo: Repo) -> None:
+    clean_repo.write(".guardian.toml", '[rules.dir-budget.budgets]\n"tools/" = "1 KiB"\n')
+    clean_repo.write("tools/a.bin", b"\1" * 3000)
+    clean_repo.commit()
+    assert clean_repo.guardian("check").code == 1
+    clean_repo.guardian("baseline")
+    for size in (5000, 2000):  # grows, then shrinks: still the accepted overage
+        clean_repo.write("tools/a.bin", b"\1" * size)
+        clean_repo.commit()
+        result = clean_repo.guardian("check", "--baseline", ".guardian-baseline.json")
+        assert result.code == 0, (size, result)
+        assert "no longer match" not in result.err
+
+
+def test_entries_written_before_numbers_were_left_out_still_match(clean_repo: Repo) -> None:
+    from guardian.baseline import Baseline, _earlier_fingerprint, fingerprint
+    from guardian.model import Finding
+
+    finding = Finding("dir-budget", "tools", "tools/ holds 3.0 KiB (3000 bytes), over its 1.0 KiB budget")
+    older = _earlier_fingerprint(finding)
+    assert older is not None and older != fingerprint(finding)
+    baseline = Baseline([{"rule": "dir-budget", "path": "tools", "fingerprint": older, "count": 1}])
+    kept, hidden, stale = baseline.filter([finding], {"tools"})
+    assert (kept, hidden, stale) == ([], 1, [])
+
+
+def test_a_budget_overage_with_more_files_is_still_the_accepted_one(clean_repo: Repo) -> None:
+    clean_repo.write(".guardian.toml", '[rules.dir-budget.budgets]\n"tools/" = "1 KiB"\n')
+    clean_repo.write("tools/a.bin", b"\1" * 3000)
+    clean_repo.commit()
+    clean_repo.guardian("baseline")
+    clean_repo.write("tools/b.bin", b"\2" * 3000)
+    clean_repo.commit()
+    assert clean_repo.guardian("check", "--baseline", ".guardian-baseline.json").code == 0
