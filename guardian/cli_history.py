@@ -12,7 +12,9 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+
+    from guardian.config import Policy
 
 EXIT_CLEAN, EXIT_VIOLATIONS = 0, 1
 
@@ -107,12 +109,38 @@ def register(
     audit.set_defaults(func=cmd_audit)
 
 
+def _policy_at_head(root: str, select: Sequence[str] | None, ignore: Sequence[str]) -> Policy:
+    """The policy HEAD's tree holds (``.guardian.toml``, else ``[tool.guardian]``
+    in ``pyproject.toml``), as the GitHub App reads a base branch's; the
+    shipped default without either."""
+    from guardian import git
+    from guardian.config import CONFIG_FILES, build_policy, guardian_table, load_policy_bytes
+
+    names = [f"HEAD:{name}" for name in CONFIG_FILES]
+    found = dict(git.CatFile(root).read_many(names)) if git.resolve("HEAD", root) else {}
+    for name in names:
+        data = found.get(name)
+        if data is None:
+            continue
+        if name.endswith("pyproject.toml"):
+            from guardian.config import _parse_toml
+
+            if guardian_table(_parse_toml(data, name), name) is None:
+                continue
+        return load_policy_bytes(data, name, select=select, ignore=ignore)
+    return build_policy({}, "<no project configuration>", select=select, ignore=ignore)
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from guardian import git, history, progress
     from guardian.config import load_policy
 
-    root = git.repository(os.getcwd())
-    policy = load_policy(args.config, start=os.getcwd(), select=args.select, ignore=args.ignore)
+    root, bare = git.repository(os.getcwd())
+    if bare and not args.config:
+        # No work tree to find a configuration in: the one HEAD holds.
+        policy = _policy_at_head(root, args.select, args.ignore)
+    else:
+        policy = load_policy(args.config, start=os.getcwd(), select=args.select, ignore=args.ignore)
     baseline = None
     if args.baseline:
         from guardian.baseline import Baseline

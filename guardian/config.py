@@ -148,7 +148,8 @@ def _read(path: str) -> bytes:
 
 def guardian_table(data: dict[str, object], source: str) -> dict[str, object] | None:
     """The policy table of a parsed file: the whole file, or [tool.guardian] of a pyproject."""
-    if os.path.basename(source) != "pyproject.toml":
+    # ``source`` is a path, or ``REV:path`` for a file read from git.
+    if os.path.basename(source).rpartition(":")[2] != "pyproject.toml":
         return data
     tool = data.get("tool")
     if not isinstance(tool, dict):

@@ -239,14 +239,14 @@ def loose_object(root: str, oid: str, max_size: int) -> tuple[int, bytes | None]
     return (size, data) if len(data) == size else None
 
 
-def repository(cwd: str) -> str:
-    """Where to run git for history questions: the work tree's root, or the
-    repository itself when it is bare (a ``--mirror`` clone)."""
+def repository(cwd: str) -> tuple[str, bool]:
+    """Where to run git for history questions, and whether it is bare: the
+    work tree's root, or the repository itself (a ``--mirror`` clone)."""
     proc = git(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], cwd, check=False)
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if proc.returncode == 0 and len(lines) == 2 and lines[0] == "true":
-        return lines[1]
-    return toplevel(cwd)
+    bare, _, git_dir = decode_path(proc.stdout).removesuffix("\n").partition("\n")
+    if proc.returncode == 0 and bare == "true" and git_dir:
+        return git_dir, True
+    return toplevel(cwd), False
 
 
 def resolve(rev: str, cwd: str) -> str | None:

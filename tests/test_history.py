@@ -366,8 +366,7 @@ def test_many_ref_tips_each_get_their_own_tree(clean_repo: Repo) -> None:
     assert sorted(r for r in tracked[0]["refs"] if "/tags/" in r) == [f"refs/tags/t{i:02d}" for i in range(10, 20)]
     negated = [f for f in findings(report, "gitignore-required") if "re-includes" in f["message"]]
     assert negated and all(
-        sorted(r for r in f["refs"] if "/tags/" in r) == [f"refs/tags/t{i:02d}" for i in range(15, 25)]
-        for f in negated
+        sorted(r for r in f["refs"] if "/tags/" in r) == [f"refs/tags/t{i:02d}" for i in range(15, 25)] for f in negated
     )
     assert report["summary"]["ref_tips"] == 32  # HEAD, main and 30 tags
 
@@ -607,3 +606,19 @@ def test_history_runs_in_a_bare_mirror_clone(tmp_path: Path) -> None:
     result = run_guardian("history", "--select", "max-file-size", "--format", "json", cwd=mirror)
     assert result.code == 1, result
     assert [f["path"] for f in json.loads(result.out)["findings"]] == ["big.bin"]
+
+
+def test_history_in_a_bare_repository_reads_the_policy_head_holds(tmp_path: Path) -> None:
+    source = Repo(tmp_path / "source")
+    source.write("big.bin", os.urandom(2 * 1024 * 1024))
+    source.write("pyproject.toml", "[project]\nname = 'x'\n")  # no [tool.guardian]: not a policy
+    source.commit("big")
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(source.path), str(mirror)], check=True)
+    assert run_guardian("history", "--select", "max-file-size", cwd=mirror).code == 1
+    source.write(".guardian.toml", '[rules.max-file-size]\nlimit = "3 MiB"\n')
+    source.commit("a looser policy")
+    subprocess.run(["git", "fetch", "-q", "--prune"], cwd=mirror, check=True)
+    result = run_guardian("history", "--select", "max-file-size", "--format", "json", cwd=mirror)
+    assert result.code == 0, result
+    assert json.loads(result.out)["policy"].startswith("HEAD:.guardian.toml"), result.out[:300]
