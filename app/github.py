@@ -13,6 +13,11 @@ policy is explicit:
 - 401 on an installation token: the token is dropped, fetched again, and the
   request retried once.
 - Any other 4xx raises ``GitHubError`` at once (retrying will not help).
+- A write that must not be repeated blindly (``idempotent=False``: creating
+  a check run) is retried only when GitHub surely did not act on it (it
+  refused it, or the connection never opened). A 5xx answer or a connection
+  lost after sending raises ``Unanswered`` instead: the write may have been
+  done, and the caller looks before writing again.
 - Every answer's body is read as a stream and abandoned past a size bound
   (``max_response_bytes``, or the caller's own, e.g. a blob's): ``TooLarge``.
 
@@ -43,6 +48,8 @@ if TYPE_CHECKING:
 API_VERSION = "2022-11-28"
 USER_AGENT = "guardian-app"
 _RETRY_STATUSES = (500, 502, 503, 504)
+#: Transport errors raised before a request went out: retrying cannot repeat a write.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 log = logs.get("github")
 
 
@@ -73,6 +80,11 @@ class RateLimited(GitHubError):
     def __init__(self, method: str, path: str, retry_at: float) -> None:
         super().__init__(429, method, path, f"rate limited until {time.strftime('%H:%M:%S', time.gmtime(retry_at))}")
         self.retry_at = retry_at
+
+
+class Unanswered(GitHubError):
+    """A write may or may not have been done: GitHub answered 5xx, or the
+    connection was lost after the request went out (``idempotent=False``)."""
 
 
 class TooLarge(GitHubError):
@@ -208,6 +220,10 @@ class GitHubClient:
 
     # -- requests -----------------------------------------------------------
 
+    async def back_off(self, attempt: int) -> None:
+        """Sleep as the client does before its ``attempt``-th retry (0-based)."""
+        await self._sleep(self._backoff(attempt))
+
     def _backoff(self, attempt: int) -> float:
         delay: float = self.settings.retry_backoff * (1 << attempt) * random.uniform(0.5, 1.0)
         return min(delay, self.settings.max_retry_wait)
@@ -258,11 +274,14 @@ class GitHubClient:
         purpose: str = "read",
         allow: tuple[int, ...] = (),
         max_bytes: int | None = None,
+        idempotent: bool = True,
     ) -> httpx.Response:
         """Send one request with the retry policy; statuses in ``allow`` are
         returned instead of raised (e.g. 404 for "no such file"). A body
         larger than ``max_bytes`` (default: the ``max_response_bytes``
-        setting) raises ``TooLarge`` without being read to its end."""
+        setting) raises ``TooLarge`` without being read to its end.
+        ``idempotent=False``: no blind retry when the request may have been
+        carried out (``Unanswered``)."""
         limit = self.settings.max_response_bytes if max_bytes is None else max_bytes
         if path.startswith(("http://", "https://")):
             if not path.startswith(self.base_url + "/"):
@@ -294,6 +313,8 @@ class GitHubClient:
                 raise TooLarge(method, path, limit) from None
             except httpx.TransportError as exc:  # timeouts, refused or reset connections
                 self.metrics.github_calls.inc("error")
+                if not idempotent and not isinstance(exc, _NOT_SENT):
+                    raise Unanswered(0, method, path, f"{type(exc).__name__}: {exc}") from None
                 if attempt >= self.settings.http_retries:
                     raise GitHubError(0, method, path, f"{type(exc).__name__}: {exc}") from None
                 delay = self._backoff(attempt)
@@ -319,6 +340,8 @@ class GitHubClient:
                     attempt += 1
                     continue
             if status in _RETRY_STATUSES:
+                if not idempotent:
+                    raise Unanswered(status, method, path, _message(response))
                 if attempt >= self.settings.http_retries:
                     raise GitHubError(status, method, path, _message(response))
                 delay = self._backoff(attempt)

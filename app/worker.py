@@ -2,8 +2,10 @@
 
 A job runs as: the pull request (still open, still at this head?) -> a check
 run ``in_progress`` (its id saved with the job, so a restarted job completes
-the same one) -> the evaluation -> the check run completed with annotations
-in batches of 50 -> the commit status -> the sticky comment.
+the same one; a create whose answer was lost is found again by the job id in
+its ``external_id``, never sent twice blindly) -> the evaluation -> the check
+run completed with annotations in batches of 50 -> the commit status -> the
+sticky comment.
 
 Failures: a rate limit puts the job back until the limit resets; 5xx,
 timeouts and unexpected errors retry with backoff up to ``job_attempts``;
@@ -20,7 +22,7 @@ import time
 
 from app import logs, report
 from app.evaluate import Evaluator, find_pull_request, get_pull_request
-from app.github import CallCounter, GitHubError, RateLimited, current_calls
+from app.github import CallCounter, GitHubError, RateLimited, Unanswered, current_calls
 from app.queue import JobSpec
 
 TYPE_CHECKING = False
@@ -62,6 +64,8 @@ class _Run:
 
     def __init__(self, check_run_id: int | None) -> None:
         self.check_run_id = check_run_id
+        #: A create request went out; if its answer was lost, a run may exist unknown to us.
+        self.creating = False
 
 
 class Worker:
@@ -180,7 +184,7 @@ class Worker:
             permanent = isinstance(exc, GitHubError) and 400 <= exc.status < 500
             if permanent or job.attempts >= self.settings.job_attempts:
                 log.error("job failed: %s", exc, extra=extra, exc_info=not isinstance(exc, GitHubError))
-                await self._give_up(job, run.check_run_id, _scrubbed(exc))
+                await self._give_up(job, run, _scrubbed(exc))
                 self.queue.fail(job.id, _scrubbed(exc))
                 self.metrics.jobs.inc("failed")
             else:
@@ -216,26 +220,7 @@ class Worker:
 
         check_run_id, details_url = job.check_run_id, ""
         if check_run_id is None:
-            created = await self.gh.request(
-                "POST",
-                f"/repos/{repo}/check-runs",
-                installation=inst,
-                purpose="write",
-                json={
-                    "name": report.CHECK_NAME,
-                    "head_sha": job.head_sha,
-                    "status": "in_progress",
-                    "started_at": _now_iso(),
-                    "external_id": str(job.id),
-                    "output": {
-                        "title": "Checking the pull request",
-                        "summary": f"Guardian is checking the changed files of #{pr.number}.",
-                    },
-                },
-            )
-            data = created.json()
-            check_run_id = int(data["id"])
-            details_url = str(data.get("html_url") or "")
+            check_run_id, details_url = await self._open_check_run(job, pr, run)
             self.queue.set_check_run(job.id, check_run_id)
             run.check_run_id = check_run_id
 
@@ -266,6 +251,88 @@ class Worker:
             extra={"repo": repo, "sha": job.head_sha[:12], "pr": pr.number},
         )
         return report.conclusion(evaluation)
+
+    async def _open_check_run(self, job: Job, pr: PullRequest, run: _Run) -> tuple[int, str]:
+        """(id, html_url) of this job's check run, ``in_progress``.
+
+        Creating one is no idempotent request: when GitHub may have done it
+        without the answer reaching us (a 5xx, a connection lost), the run
+        is looked for by its ``external_id`` (the job id) before creating
+        again. A retried job looks first, in case an earlier attempt's
+        create was lost that way; a first attempt sends one request.
+        """
+        if job.attempts > 1:
+            found = await self._find_check_run(job)
+            if found is not None:
+                log.info("reusing check run %d created by an earlier attempt", found[0])
+                return found
+        body = {
+            "name": report.CHECK_NAME,
+            "head_sha": job.head_sha,
+            "status": "in_progress",
+            "started_at": _now_iso(),
+            "external_id": str(job.id),
+            "output": {
+                "title": "Checking the pull request",
+                "summary": f"Guardian is checking the changed files of #{pr.number}.",
+            },
+        }
+        attempt = 0
+        while True:
+            run.creating = True
+            try:
+                created = await self.gh.request(
+                    "POST",
+                    f"/repos/{job.repo}/check-runs",
+                    installation=job.installation,
+                    purpose="write",
+                    json=body,
+                    idempotent=False,
+                )
+            except Unanswered as exc:
+                found = await self._find_check_run(job)
+                if found is not None:
+                    log.info("check run %d was created although its answer was lost (%s)", found[0], exc)
+                    return found
+                if attempt >= self.settings.http_retries:
+                    raise
+                log.warning("creating the check run failed (%s); retrying", exc)
+                await self.gh.back_off(attempt)
+                attempt += 1
+                continue
+            data = created.json()
+            return int(data["id"]), str(data.get("html_url") or "")
+
+    async def _find_check_run(self, job: Job) -> tuple[int, str] | None:
+        """This job's check run still in progress on its head, if an earlier
+        request created one: ours (this App), named ``guardian``, carrying
+        the job id as ``external_id``. A completed run is never taken: it
+        belongs to another job (job ids restart with a new database)."""
+        params: dict[str, str | int] = {"check_name": report.CHECK_NAME, "filter": "all"}
+        if self.settings.app_id.isdigit():
+            params["app_id"] = int(self.settings.app_id)
+        async for page in self.gh.paginate(
+            f"/repos/{job.repo}/commits/{job.head_sha}/check-runs",
+            installation=job.installation,
+            params=params,
+            key="check_runs",
+            max_items=1000,
+            purpose="write",
+        ):
+            for item in page:
+                if not isinstance(item, dict) or item.get("external_id") != str(job.id):
+                    continue
+                if item.get("status") == "completed" or not isinstance(item.get("id"), int):
+                    continue
+                app = item.get("app")
+                if (
+                    self.settings.app_id.isdigit()
+                    and isinstance(app, dict)
+                    and str(app.get("id")) != self.settings.app_id
+                ):
+                    continue
+                return int(item["id"]), str(item.get("html_url") or "")
+        return None
 
     async def _complete_check_run(
         self, job: Job, check_run_id: int, evaluation: Evaluation, *, already_sent: int = 0
@@ -315,8 +382,13 @@ class Worker:
         self.queue.set_progress(job.id, len(chunks))
 
     async def _close_check_run(self, job: Job, conclusion: str, title: str, text: str) -> None:
-        """Complete a check run this job created earlier (before a restart)."""
-        await self._complete(job, job.check_run_id, conclusion, {"title": title, "summary": text})
+        """Complete a check run this job created earlier (before a restart,
+        or by a create whose answer was lost)."""
+        check_run_id = job.check_run_id
+        if check_run_id is None and job.attempts > 1:
+            found = await self._find_check_run(job)
+            check_run_id = found[0] if found is not None else None
+        await self._complete(job, check_run_id, conclusion, {"title": title, "summary": text})
 
     async def _complete(self, job: Job, check_run_id: int | None, conclusion: str, output: object) -> None:
         if check_run_id is None:
@@ -329,8 +401,13 @@ class Worker:
             json={"status": "completed", "conclusion": conclusion, "completed_at": _now_iso(), "output": output},
         )
 
-    async def _give_up(self, job: Job, check_run_id: int | None, error: str) -> None:
+    async def _give_up(self, job: Job, run: _Run, error: str) -> None:
         try:
+            check_run_id = run.check_run_id
+            if check_run_id is None and run.creating:
+                # A create whose answer was lost may have left a run in progress.
+                found = await self._find_check_run(job)
+                check_run_id = found[0] if found is not None else None
             await self._complete(job, check_run_id, "failure", report.failure_output(error))
         except GitHubError as exc:
             log.warning("could not mark the check run as failed: %s", exc)

@@ -10,8 +10,10 @@ objects get real git ids (sha1 of ``blob N\\0...``, binary tree objects), so
 trees and blobs hang together as on GitHub.
 
 Every request is recorded. Faults are scripted: ``fail(...)`` answers the next
-matching requests with a status and headers (502, 429 with ``Retry-After``);
-``hold(...)`` keeps matching requests waiting until released.
+matching requests with a status and headers (502, 429 with ``Retry-After``),
+or with ``performed=True`` does the request and then loses its answer (a 502,
+or with status 0 a connection closed without an answer); ``hold(...)`` keeps
+matching requests waiting until released.
 
 Webhook payload builders (``pull_request_event`` ...) give full payloads
 (``pull_request`` with ``head``, ``base``, ``repository``, ``installation``)
@@ -159,6 +161,8 @@ class _Fault:
     headers: dict[str, str]
     body: object
     times: int
+    #: Do the request, then answer with the fault instead (status 0: hang up without an answer).
+    performed: bool = False
 
 
 @dataclasses.dataclass
@@ -499,11 +503,24 @@ class FakeGitHub:
         headers: dict[str, str] | None = None,
         body: object = None,
         times: int = 1,
+        performed: bool = False,
     ) -> None:
-        """Answer the next ``times`` matching requests with ``status``."""
+        """Answer the next ``times`` matching requests with ``status``.
+
+        ``performed``: GitHub does the request, but its answer is lost on the
+        way: the client sees ``status`` (a 502 from a proxy), or with status 0
+        a connection closed before any answer (a reset, a timed-out read)."""
         with self.lock:
             self._faults.append(
-                _Fault(method, re.compile(pattern), status, headers or {}, body or {"message": "fault"}, times)
+                _Fault(
+                    method,
+                    re.compile(pattern),
+                    status,
+                    headers or {},
+                    body or {"message": "fault"},
+                    times,
+                    performed,
+                )
             )
 
     def hold(self, method: str, pattern: str, *, after: int = 0, discard: bool = False) -> _Hold:
@@ -602,6 +619,11 @@ class FakeGitHub:
             answer = self._answer(record)
         status, headers, payload = answer
         record.status = status
+        if status == 0:  # the answer is lost: hang up without one
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(2)  # socket.SHUT_RDWR
+            return
         if isinstance(payload, bytes):
             data = payload
             headers.setdefault("Content-Type", "application/octet-stream")
@@ -627,10 +649,20 @@ class FakeGitHub:
 
     def _answer(self, req: Recorded) -> tuple[int, dict[str, str], object]:
         with self.lock:
-            for fault in self._faults:
-                if fault.times > 0 and fault.method == req.method and fault.pattern.search(req.path):
-                    fault.times -= 1
-                    return fault.status, dict(fault.headers), fault.body
+            fault = next(
+                (f for f in self._faults if f.times > 0 and f.method == req.method and f.pattern.search(req.path)),
+                None,
+            )
+            if fault is not None:
+                fault.times -= 1
+        if fault is not None and not fault.performed:
+            return fault.status, dict(fault.headers), fault.body
+        answer = self._route(req)
+        if fault is not None:
+            return fault.status, dict(fault.headers), fault.body
+        return answer
+
+    def _route(self, req: Recorded) -> tuple[int, dict[str, str], object]:
         if req.path == "/_fake/stats":  # for a benchmark driving the fake from another process
             return 200, {}, self.stats()
         auth = req.headers.get("authorization", "")
@@ -774,14 +806,18 @@ class FakeGitHub:
             runs = [
                 r
                 for r in repo.check_runs
-                if r["head_sha"] == match.group(1) and r["name"] == req.query.get("check_name", r["name"])
+                if r["head_sha"] == match.group(1)
+                and r["name"] == req.query.get("check_name", r["name"])
+                and str(r["app"]["id"]) == req.query.get("app_id", str(r["app"]["id"]))
             ]
             if req.query.get("filter", "latest") == "latest":
                 latest: dict[str, Json] = {}
                 for run in runs:
                     latest[str(run["name"])] = run
                 runs = list(latest.values())
-            return 200, {}, {"total_count": len(runs), "check_runs": [self._public_run(r) for r in runs]}
+            # Paginated (30 a page unless asked), as GitHub does.
+            status, headers, page = self._page(req, [self._public_run(r) for r in runs])
+            return status, headers, {"total_count": len(runs), "check_runs": page}
         if m == "POST" and (match := re.fullmatch(r"/statuses/([0-9a-f]{40})", rest)):
             if body.get("state") not in ("error", "failure", "pending", "success"):
                 return 422, {}, {"message": "Validation Failed", "errors": [{"field": "state", "code": "invalid"}]}

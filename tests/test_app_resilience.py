@@ -20,6 +20,8 @@ from tests.fake_github import (
     ROOT,
     SECRET,
     AppEnv,
+    Json,
+    Repo,
     blob_sha,
     deliver,
     installation_event,
@@ -46,8 +48,63 @@ def test_502_then_200_still_ends_in_a_completed_check_run(env: AppEnv) -> None:
     assert [r.status for r in env.fake.calls("GET", r"/pulls/1/files$")] == [502, 200]
     assert [r.status for r in env.fake.calls("PATCH", r"/check-runs/")] == [502, 502, 200]
     assert len(env.fake.calls("POST", r"/check-runs$")) == 1
+    # A create that was answered needs no look-up of the head's check runs.
+    assert env.fake.calls("GET", r"/check-runs$") == []
     env.wait_idle()
     assert env.queue.jobs()[0]["attempts"] == 1  # the client retried; the job never had to
+
+
+def _guardian_runs(env: AppEnv, repo: Repo, head: str) -> list[Json]:
+    with env.fake.lock:
+        return [r for r in repo.check_runs if r["head_sha"] == head and r["name"] == "guardian"]
+
+
+@pytest.mark.parametrize("lost", [502, 0], ids=["502-after-the-write", "connection-lost-after-the-write"])
+def test_a_check_run_created_without_an_answer_is_found_not_created_again(env: AppEnv, lost: int) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    # GitHub creates the run, but the App never hears back.
+    env.fake.fail("POST", r"/check-runs$", lost, body={"message": "Bad Gateway"}, performed=True)
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    env.wait_completed(repo, head)
+    env.wait_idle()
+    # One guardian check run on the head, completed with the verdict: none left "in progress".
+    runs = _guardian_runs(env, repo, head)
+    assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")]
+    assert "forbidden-import" in str(runs[0]["output"]["summary"])
+    assert len(env.fake.calls("POST", r"/check-runs$")) == 1
+    lookups = env.fake.calls("GET", r"/commits/[0-9a-f]+/check-runs$")
+    assert [(r.query.get("check_name"), r.query.get("filter")) for r in lookups] == [("guardian", "all")]
+
+
+def test_a_retried_job_completes_the_check_run_its_first_attempt_created(env: AppEnv) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    env.fake.fail("POST", r"/check-runs$", 0, performed=True)
+    # The look-up fails too, longer than the client retries: the job itself is retried.
+    env.fake.fail("GET", r"/commits/[0-9a-f]+/check-runs$", 502, times=env.settings.http_retries + 1)
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    wait_for(lambda: env.queue.jobs()[0]["state"] == "done")
+    runs = _guardian_runs(env, repo, head)
+    assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")]
+    assert len(env.fake.calls("POST", r"/check-runs$")) == 1
+    job = env.queue.jobs()[0]
+    assert (job["attempts"], job["check_run_id"]) == (2, runs[0]["id"])
+    # The reviewer's other views of the verdict arrive once, too.
+    assert len(repo.bot_comments(1)) == 1
+    assert [s["state"] for s in repo.statuses] == ["failure"]
+
+
+def test_a_job_that_gives_up_after_a_lost_create_marks_that_run_failed(tmp_path: Path) -> None:
+    with AppEnv(str(tmp_path / "app.sqlite3"), job_attempts=1) as env:
+        repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+        env.fake.fail("POST", r"/check-runs$", 502, performed=True)
+        env.fake.fail("GET", r"/commits/[0-9a-f]+/check-runs$", 502, times=env.settings.http_retries + 1)
+        env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+        wait_for(lambda: env.queue.jobs()[0]["state"] == "failed")
+        runs = _guardian_runs(env, repo, head)
+        # Not "in progress" forever: the run says Guardian could not finish, and how to try again.
+        assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")]
+        assert runs[0]["output"]["title"] == "Guardian could not finish"
+        assert "Re-run" in str(runs[0]["output"]["summary"])
 
 
 def test_429_with_retry_after_is_honoured_and_the_check_run_completes(env: AppEnv) -> None:
