@@ -3,7 +3,9 @@
 REST requests besides blob fetches (``read`` in the call counter):
 
 1. the pull request (``GET /pulls/{n}``; a fork's check suite first lists
-   open pull requests to find it),
+   open pull requests to find it; when the queue has seen another pull
+   request with this head, ``GET /commits/{sha}/pulls`` says which share it
+   now, see ``app.report``),
 2. the base commit's root tree (is there a ``.guardian.toml`` or a
    ``pyproject.toml``?); the file itself is a blob fetch, and the parsed
    policy is cached by blob id,
@@ -121,6 +123,28 @@ async def find_pull_request(gh: GitHubClient, repo: str, installation: int, head
             if isinstance(item, dict) and isinstance(item.get("head"), dict) and item["head"].get("sha") == head_sha:
                 return PullRequest.from_api(item)
     return None
+
+
+async def open_pull_requests_at(gh: GitHubClient, repo: str, installation: int, head_sha: str) -> list[PullRequest]:
+    """The open pull requests into ``repo`` whose head is ``head_sha`` (one
+    request: ``GET /commits/{sha}/pulls`` lists the pull requests a commit
+    belongs to; those whose head it is are kept). Asked only when a head may
+    be shared, so the common path makes no such request."""
+    data = await gh.get_json(
+        f"/repos/{repo}/commits/{head_sha}/pulls", installation=installation, params={"per_page": 100}
+    )
+    found: list[PullRequest] = []
+    for item in data if isinstance(data, list) else []:
+        if not isinstance(item, dict) or item.get("state") != "open" or not isinstance(item.get("number"), int):
+            continue
+        head, base = item.get("head"), item.get("base")
+        if not isinstance(head, dict) or head.get("sha") != head_sha or not isinstance(base, dict):
+            continue
+        base_repo = base.get("repo")
+        if isinstance(base_repo, dict) and str(base_repo.get("full_name", repo)).lower() != repo.lower():
+            continue
+        found.append(PullRequest.from_api(item))
+    return sorted(found, key=lambda pr: pr.number)
 
 
 async def get_pull_request(gh: GitHubClient, repo: str, installation: int, number: int) -> PullRequest:

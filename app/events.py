@@ -7,7 +7,10 @@ Handled events and actions:
 - ``check_suite``: requested, rerequested. A suite for a fork's branch
   carries ``pull_requests: []``; the job then has no PR number and the worker
   finds the open pull request whose head is that sha.
-- ``check_run``: rerequested (the Re-run button).
+- ``check_run``: rerequested (the Re-run button). A per-PR run of a shared
+  head (``guardian (#N into BASE)``, see ``app.report``) carries its pull
+  request in its ``external_id``: re-running it re-checks that pull request
+  only; re-running the combined ``guardian`` run re-checks them all.
 - ``installation`` and ``installation_repositories``: remembered or forgotten.
 
 Everything else is acknowledged and ignored.
@@ -119,6 +122,12 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
             decision.ignored = f"check_run action {action!r} needs no check"
             return decision
         run = _dict(payload.get("check_run"))
+        own_pr = _pr_of_external_id(_str(run.get("external_id")))
+        if own_pr is not None and _str(run.get("head_sha")):
+            decision.specs.append(
+                JobSpec(repo, installation_id, _str(run.get("head_sha")), pr=own_pr, reason=f"{event}.{action}")
+            )
+            return decision
         suite = dict(_dict(run.get("check_suite")))
         for key in ("head_sha", "pull_requests"):
             if run.get(key):
@@ -157,6 +166,12 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
         # A fork's branch: the worker maps the sha to its pull request.
         decision.specs.append(JobSpec(repo, installation_id, head_sha, reason=reason, only_if_new=fresh_only))
     return decision
+
+
+def _pr_of_external_id(external_id: str) -> int | None:
+    """The pull request a per-PR check run was written for (``"{job}:pr:{N}"``)."""
+    _job, sep, number = external_id.rpartition(":pr:")
+    return int(number) if sep and number.isdigit() and len(number) < 10 else None
 
 
 def _pr_spec(

@@ -9,13 +9,19 @@ Semantics every implementation keeps:
 - ``record`` is atomic: the delivery id is remembered and the jobs stored
   together, before the webhook is acknowledged. A delivery id seen before
   records nothing (GitHub redelivers on timeouts and on request).
-- A job waiting for the same repository and head sha absorbs a new request
-  (the newest pull request / base information wins): one evaluation per head.
-  A request marked ``only_if_new`` also joins a job that evaluated that head
-  or is evaluating it for a known pull request; re-runs and base changes are
-  not marked, and queue afresh.
-- ``claim`` never hands out two jobs for the same pull request at once, so
-  two pushes in a row cannot race on the same comment.
+- Jobs are keyed by repository, head sha and pull request: one branch opened
+  against two base branches is two pull requests with one head, each judged
+  with its own base's policy. A request for a pull request joins a job
+  waiting for that pull request at that head, or one waiting for that head
+  without a pull request (which it fills in); a request without a pull
+  request (a fork's check suite, a Re-run) joins any job waiting for that
+  head. The newest base information wins. A request marked ``only_if_new``
+  also joins a job that evaluated that head for that pull request, or is
+  evaluating it; re-runs and base changes are not marked, and queue afresh.
+- ``claim`` never hands out two jobs for the same pull request, nor for the
+  same head, at once: two pushes in a row cannot race on the same comment,
+  and the pull requests sharing a head are reported one after another (the
+  combined ``guardian`` verdict of such a head is written by one job at a time).
 - A job claimed but never finished (the process died) is handed out again
   after ``recover()``, which the App calls at start-up.
 """
@@ -71,6 +77,9 @@ class Queue(Protocol):
     def claim(self) -> Job | None: ...
     def set_check_run(self, job_id: int, check_run_id: int) -> None: ...
     def set_progress(self, job_id: int, batches_sent: int) -> None: ...
+    def set_verdict(self, job_id: int, pr: int, check_name: str, conclusion: str) -> None: ...
+    def head_prs(self, repo: str, head_sha: str) -> set[int]: ...
+    def verdicts(self, repo: str, head_sha: str) -> dict[int, tuple[str, str]]: ...
     def done(self, job_id: int, *, evaluated: bool = True) -> None: ...
     def retry(self, job_id: int, not_before: float, error: str) -> None: ...
     def fail(self, job_id: int, error: str) -> None: ...
@@ -109,8 +118,23 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, not_before, id);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_waiting_per_head ON jobs (repo, head_sha) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_by_head ON jobs (repo, head_sha);
 """
+#: One waiting job per pull request and head (a job without a pull request counts as pull request 0).
+#: Created after the migration below: a database made before PRs were part of the key holds
+#: ``jobs_one_waiting_per_head`` on (repo, head_sha), which would refuse a second PR's job.
+_WAITING_INDEX = """
+DROP INDEX IF EXISTS jobs_one_waiting_per_head;
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_waiting_per_pr_head
+    ON jobs (repo, head_sha, COALESCE(pr, 0)) WHERE state = 'queued';
+"""
+#: Columns added since the first schema: (name, declaration).
+_ADDED_COLUMNS = (
+    #: The check run name the job reported under (``guardian``, or a per-PR name when a head is shared).
+    ("check_name", "TEXT"),
+    #: The job's verdict (the check run conclusion), once reported.
+    ("conclusion", "TEXT"),
+)
 
 _JOB_COLUMNS = (
     "repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason, id, attempts, delivery, check_run_id,"
@@ -141,9 +165,19 @@ class SqliteQueue:
         self.path = path
         self.db = connect(path)
         self.db.executescript(_SCHEMA)
+        self._migrate()
         self._clock = clock
         self._pruned = 0.0
         self.prune()
+
+    def _migrate(self) -> None:
+        """Bring a database made by an earlier version up to this schema."""
+        with self._transaction():
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(jobs)").fetchall()}
+            for name, declaration in _ADDED_COLUMNS:
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
+        self.db.executescript(_WAITING_INDEX)
 
     def _now(self) -> float:
         return float(self._clock())  # type: ignore[operator]
@@ -158,10 +192,18 @@ class SqliteQueue:
             if cur.rowcount == 0:
                 return Recorded(duplicate=True)
             for spec in specs:
-                row = self.db.execute(
-                    "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued'",
-                    (spec.repo, spec.head_sha),
-                ).fetchone()
+                if spec.pr is None:
+                    row = self.db.execute(
+                        "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued' ORDER BY id LIMIT 1",
+                        (spec.repo, spec.head_sha),
+                    ).fetchone()
+                else:
+                    # This pull request's own waiting job first, else one that does not know its PR yet.
+                    row = self.db.execute(
+                        "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued'"
+                        " AND (pr = ? OR pr IS NULL) ORDER BY pr IS NULL, id LIMIT 1",
+                        (spec.repo, spec.head_sha, spec.pr),
+                    ).fetchone()
                 if row is not None:
                     self.db.execute(
                         "UPDATE jobs SET pr = COALESCE(?, pr), base_sha = COALESCE(?, base_sha),"
@@ -171,7 +213,7 @@ class SqliteQueue:
                     )
                     coalesced += 1
                     continue
-                if spec.only_if_new and self._evaluated(spec.repo, spec.head_sha):
+                if spec.only_if_new and self._evaluated(spec.repo, spec.head_sha, spec.pr):
                     coalesced += 1
                     continue
                 self.db.execute(
@@ -194,13 +236,23 @@ class SqliteQueue:
                 queued += 1
         return Recorded(queued=queued, coalesced=coalesced)
 
-    def _evaluated(self, repo: str, head_sha: str) -> bool:
-        """Was this head evaluated, or is it being evaluated for a known pull request?"""
-        row = self.db.execute(
-            "SELECT 1 FROM jobs WHERE repo = ? AND head_sha = ?"
-            " AND (state = 'done' OR (state = 'running' AND pr IS NOT NULL)) LIMIT 1",
-            (repo, head_sha),
-        ).fetchone()
+    def _evaluated(self, repo: str, head_sha: str, pr: int | None) -> bool:
+        """Was this head evaluated (for this pull request, when known), or is
+        it being evaluated for it (for a known pull request, when not)?"""
+        if pr is None:
+            row = self.db.execute(
+                "SELECT 1 FROM jobs WHERE repo = ? AND head_sha = ?"
+                " AND (state = 'done' OR (state = 'running' AND pr IS NOT NULL)) LIMIT 1",
+                (repo, head_sha),
+            ).fetchone()
+        else:
+            # A finished job without a PR number comes from a database made before jobs
+            # recorded the pull request they found: it evaluated the head for some PR.
+            row = self.db.execute(
+                "SELECT 1 FROM jobs WHERE repo = ? AND head_sha = ?"
+                " AND (pr = ? OR (pr IS NULL AND state = 'done')) AND state IN ('done', 'running') LIMIT 1",
+                (repo, head_sha, pr),
+            ).fetchone()
         return row is not None
 
     def claim(self) -> Job | None:
@@ -233,6 +285,31 @@ class SqliteQueue:
             "UPDATE jobs SET batches_sent = ?, updated = ? WHERE id = ?", (batches_sent, self._now(), job_id)
         )
 
+    def set_verdict(self, job_id: int, pr: int, check_name: str, conclusion: str) -> None:
+        """The job reported ``conclusion`` for pull request ``pr`` under the
+        check run name ``check_name`` (a job that had no PR number takes the
+        one it found)."""
+        self.db.execute(
+            "UPDATE jobs SET pr = COALESCE(pr, ?), check_name = ?, conclusion = ?, updated = ? WHERE id = ?",
+            (pr, check_name, conclusion, self._now(), job_id),
+        )
+
+    def head_prs(self, repo: str, head_sha: str) -> set[int]:
+        """Pull requests any job (waiting, running or kept after it ended) had for this head."""
+        rows = self.db.execute(
+            "SELECT DISTINCT pr FROM jobs WHERE repo = ? AND head_sha = ? AND pr IS NOT NULL", (repo, head_sha)
+        ).fetchall()
+        return {int(row[0]) for row in rows}
+
+    def verdicts(self, repo: str, head_sha: str) -> dict[int, tuple[str, str]]:
+        """pull request -> (check run name, conclusion) of the latest verdict on this head."""
+        rows = self.db.execute(
+            "SELECT pr, check_name, conclusion FROM jobs WHERE repo = ? AND head_sha = ? AND pr IS NOT NULL"
+            " AND conclusion IS NOT NULL ORDER BY id",
+            (repo, head_sha),
+        ).fetchall()
+        return {int(pr): (str(name), str(conclusion)) for pr, name, conclusion in rows}
+
     def done(self, job_id: int, *, evaluated: bool = True) -> None:
         """Finished: ``evaluated`` False when there was nothing to evaluate
         (no open pull request, closed, superseded), so a later request for
@@ -254,13 +331,23 @@ class SqliteQueue:
     def _absorb_waiting(self, job_id: int) -> None:
         """A job for the same head may have been queued meanwhile (coalescing
         only joins waiting jobs). This one keeps its check run and progress
-        and takes the newer pull request details; the other is dropped."""
-        repo, sha = self.db.execute("SELECT repo, head_sha FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        waiting = self.db.execute(
-            "SELECT id, pr, base_sha, base_ref, changed_files FROM jobs"
-            " WHERE repo = ? AND head_sha = ? AND state = 'queued' AND id != ?",
-            (repo, sha, job_id),
-        ).fetchone()
+        and takes the newer pull request details; the other is dropped. The
+        waiting job absorbed is one ``record`` would have joined this one
+        to: for the same pull request, or without one (a job without a PR
+        takes one waiting without a PR first, else one with)."""
+        repo, sha, pr = self.db.execute("SELECT repo, head_sha, pr FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if pr is None:
+            waiting = self.db.execute(
+                "SELECT id, pr, base_sha, base_ref, changed_files FROM jobs"
+                " WHERE repo = ? AND head_sha = ? AND state = 'queued' AND id != ? ORDER BY pr IS NOT NULL, id LIMIT 1",
+                (repo, sha, job_id),
+            ).fetchone()
+        else:
+            waiting = self.db.execute(
+                "SELECT id, pr, base_sha, base_ref, changed_files FROM jobs WHERE repo = ? AND head_sha = ?"
+                " AND state = 'queued' AND id != ? AND (pr = ? OR pr IS NULL) ORDER BY pr IS NULL, id LIMIT 1",
+                (repo, sha, job_id, pr),
+            ).fetchone()
         if waiting is None:
             return
         other, pr, base_sha, base_ref, changed = waiting

@@ -3,6 +3,21 @@
 Pure functions of an ``Evaluation``; ``app.worker`` sends them. GitHub's limits
 are kept here: summaries under 65,535 characters, comment bodies under
 65,536, status descriptions at most 140, annotations 50 per request.
+
+Names. Check runs and commit statuses belong to a commit, not to a pull
+request: every pull request whose head is that commit shows them all, and
+GitHub (and branch protection) takes the latest run or status per name.
+When one open pull request has the head (the common case) its run and status
+are named ``guardian``. When several do (one branch opened against ``main``
+and a release branch), each is judged with its own base's policy and
+reported under its own name, ``guardian (#N into BASE)`` (run and status
+context; the run's ``external_id`` carries the PR number, so Re-run on it
+re-checks that pull request), and ``guardian`` becomes the combined verdict:
+the worst of those pull requests' conclusions, written once every one of
+them has one. A branch protection rule requiring ``guardian`` therefore
+never passes a pull request that fails its own base's policy: with a shared
+head, every pull request of that head must pass for ``guardian`` to pass.
+Each pull request keeps its own sticky comment with its own verdict.
 """
 
 from __future__ import annotations
@@ -24,6 +39,58 @@ STATUS_LIMIT = 140
 ANNOTATIONS_PER_REQUEST = 50
 #: Findings listed in the summary and the comment (annotations carry them all).
 TOP_FINDINGS = 30
+
+
+def check_name(number: int, base_ref: str, *, shared: bool) -> str:
+    """The check run name and status context of a pull request's verdict
+    (see the module docstring): ``guardian`` unless other open pull
+    requests share its head."""
+    if not shared:
+        return CHECK_NAME
+    return f"{CHECK_NAME} (#{number} into {_one_line(base_ref)[:100] or 'its base'})"
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ").strip()
+
+
+#: Conclusions from least to most severe (a combined verdict is the most severe).
+_SEVERITY = ("success", "neutral", "failure")
+
+
+def combined_conclusion(conclusions: list[str]) -> str:
+    return max(conclusions, key=lambda c: _SEVERITY.index(c) if c in _SEVERITY else len(_SEVERITY))
+
+
+def combined_output(verdicts: list[tuple[int, str, str]]) -> dict[str, str]:
+    """The combined ``guardian`` run's output: ``verdicts`` is (PR number, check name, conclusion)."""
+    worst = combined_conclusion([c for _n, _name, c in verdicts])
+    failing = [n for n, _name, c in verdicts if c == worst]
+    title = (
+        f"{_plural(len(verdicts), 'pull request')} share this commit: all pass"
+        if worst == "success"
+        else f"{_plural(len(verdicts), 'pull request')} share this commit: "
+        + ", ".join(f"#{n}" for n in failing)
+        + (" fails" if worst == "failure" else " warns")
+    )
+    lines = [
+        f"This commit is the head of {_plural(len(verdicts), 'open pull request')}. Each is checked with the "
+        "policy of its own base branch and reported in its own check run; this run carries the most severe "
+        "of their verdicts, so it passes only when every one of them passes.",
+        "",
+        "| Pull request | Check run | Conclusion |",
+        "|---|---|---|",
+    ]
+    lines += [f"| #{n} | {_cell(name)} | {c} |" for n, name, c in sorted(verdicts)]
+    return {"title": title[:255], "summary": _clip("\n".join(lines), SUMMARY_LIMIT)}
+
+
+def combined_status(verdicts: list[tuple[int, str, str]]) -> tuple[str, str]:
+    """(state, description) of the combined ``guardian`` commit status."""
+    worst = combined_conclusion([c for _n, _name, c in verdicts])
+    state = "failure" if worst == "failure" else "success"
+    parts = ", ".join(f"#{n} {c}" for n, _name, c in sorted(verdicts))
+    return state, _short(f"Pull requests sharing this commit: {parts}")
 
 
 def _plural(count: int, word: str) -> str:

@@ -7,6 +7,13 @@ its ``external_id``, never sent twice blindly) -> the evaluation -> the check
 run completed with annotations in batches of 50 -> the commit status -> the
 sticky comment.
 
+A head shared by several open pull requests (one branch opened against two
+base branches): each pull request's job reports under its own check run name
+and status context, and the last of them to finish writes the combined
+``guardian`` run and status (see ``app.report``). Whether a head is shared is
+asked of GitHub only when the queue has seen another pull request with it;
+a pull request it finds without a verdict under its per-PR name is queued.
+
 Failures: a rate limit puts the job back until the limit resets; 5xx,
 timeouts and unexpected errors retry with backoff up to ``job_attempts``;
 a 4xx that retrying cannot fix (the repository is gone, a permission is
@@ -21,7 +28,7 @@ import contextlib
 import time
 
 from app import logs, report
-from app.evaluate import Evaluator, find_pull_request, get_pull_request
+from app.evaluate import Evaluator, find_pull_request, get_pull_request, open_pull_requests_at
 from app.github import CallCounter, GitHubError, RateLimited, Unanswered, current_calls
 from app.queue import JobSpec
 
@@ -62,10 +69,13 @@ class _Budget:
 class _Run:
     """What one attempt at a job learned that a failure handler needs."""
 
-    def __init__(self, check_run_id: int | None) -> None:
+    def __init__(self, check_run_id: int | None, external_id: str) -> None:
         self.check_run_id = check_run_id
         #: A create request went out; if its answer was lost, a run may exist unknown to us.
         self.creating = False
+        #: The check run's name (and status context), and its ``external_id``.
+        self.name = report.CHECK_NAME
+        self.external_id = external_id
 
 
 class Worker:
@@ -161,7 +171,7 @@ class Worker:
         job_token = logs.job_id.set(job.id)
         calls = CallCounter()
         calls_token = current_calls.set(calls)
-        run = _Run(job.check_run_id)
+        run = _Run(job.check_run_id, str(job.id))
         started = time.monotonic()
         extra = {"repo": job.repo, "sha": job.head_sha[:12], "pr": job.pr}
         log.info("job started (%s, attempt %d)", job.reason or "reconcile", job.attempts, extra=extra)
@@ -218,6 +228,10 @@ class Worker:
             await self._close_check_run(job, "skipped", "Superseded by a newer push", text)
             return f"skipped: superseded by {pr.head_sha[:12]}"
 
+        others = await self._sharing(job, pr)
+        if others:
+            run.name = report.check_name(pr.number, pr.base_ref, shared=True)
+            run.external_id = f"{job.id}:pr:{pr.number}"
         check_run_id, details_url = job.check_run_id, ""
         if check_run_id is None:
             check_run_id, details_url = await self._open_check_run(job, pr, run)
@@ -227,14 +241,21 @@ class Worker:
         evaluation = await self.evaluator.evaluate(repo, inst, pr, calls)
         sent = job.batches_sent if check_run_id == job.check_run_id else 0
         await self._complete_check_run(job, check_run_id, evaluation, already_sent=sent)
+        self.queue.set_verdict(job.id, pr.number, run.name, report.conclusion(evaluation))
+        if others:
+            self._queue_sharing(job, pr, others)
         # The check run holds the verdict now. Status and comment are extra
         # views of it: a failure there (after the client's own retries) is
         # logged, and must neither repeat the evaluation nor touch the run.
         try:
             if self.settings.commit_status:
-                await self._post_status(repo, inst, job.head_sha, evaluation, details_url or f"{pr.html_url}/checks")
+                state, description = report.status(evaluation)
+                target = details_url or f"{pr.html_url}/checks"
+                await self._post_status(repo, inst, job.head_sha, run.name, state, description, target)
             if self.settings.pr_comment:
                 await self._update_comment(repo, inst, pr, evaluation)
+            if others:
+                await self._report_combined(job, pr, others)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the verdict is out; see above
@@ -262,16 +283,16 @@ class Worker:
         create was lost that way; a first attempt sends one request.
         """
         if job.attempts > 1:
-            found = await self._find_check_run(job)
+            found = await self._find_check_run(job, run.name, run.external_id)
             if found is not None:
                 log.info("reusing check run %d created by an earlier attempt", found[0])
                 return found
         body = {
-            "name": report.CHECK_NAME,
+            "name": run.name,
             "head_sha": job.head_sha,
             "status": "in_progress",
             "started_at": _now_iso(),
-            "external_id": str(job.id),
+            "external_id": run.external_id,
             "output": {
                 "title": "Checking the pull request",
                 "summary": f"Guardian is checking the changed files of #{pr.number}.",
@@ -290,7 +311,7 @@ class Worker:
                     idempotent=False,
                 )
             except Unanswered as exc:
-                found = await self._find_check_run(job)
+                found = await self._find_check_run(job, run.name, run.external_id)
                 if found is not None:
                     log.info("check run %d was created although its answer was lost (%s)", found[0], exc)
                     return found
@@ -303,12 +324,16 @@ class Worker:
             data = created.json()
             return int(data["id"]), str(data.get("html_url") or "")
 
-    async def _find_check_run(self, job: Job) -> tuple[int, str] | None:
+    async def _find_check_run(
+        self, job: Job, name: str = report.CHECK_NAME, external_id: str | None = None
+    ) -> tuple[int, str] | None:
         """This job's check run still in progress on its head, if an earlier
-        request created one: ours (this App), named ``guardian``, carrying
-        the job id as ``external_id``. A completed run is never taken: it
-        belongs to another job (job ids restart with a new database)."""
-        params: dict[str, str | int] = {"check_name": report.CHECK_NAME, "filter": "all"}
+        request created one: ours (this App), named ``name``, carrying the
+        job id (and, when its head is shared, its PR) as ``external_id``. A
+        completed run is never taken: it belongs to another job (job ids
+        restart with a new database)."""
+        external_id = str(job.id) if external_id is None else external_id
+        params: dict[str, str | int] = {"check_name": name, "filter": "all"}
         if self.settings.app_id.isdigit():
             params["app_id"] = int(self.settings.app_id)
         async for page in self.gh.paginate(
@@ -320,7 +345,7 @@ class Worker:
             purpose="write",
         ):
             for item in page:
-                if not isinstance(item, dict) or item.get("external_id") != str(job.id):
+                if not isinstance(item, dict) or item.get("external_id") != external_id:
                     continue
                 if item.get("status") == "completed" or not isinstance(item.get("id"), int):
                     continue
@@ -406,15 +431,100 @@ class Worker:
             check_run_id = run.check_run_id
             if check_run_id is None and run.creating:
                 # A create whose answer was lost may have left a run in progress.
-                found = await self._find_check_run(job)
+                found = await self._find_check_run(job, run.name, run.external_id)
                 check_run_id = found[0] if found is not None else None
             await self._complete(job, check_run_id, "failure", report.failure_output(error))
         except GitHubError as exc:
             log.warning("could not mark the check run as failed: %s", exc)
 
-    async def _post_status(self, repo: str, inst: int, sha: str, evaluation: Evaluation, target_url: str) -> None:
-        state, description = report.status(evaluation)
-        body: dict[str, object] = {"state": state, "description": description, "context": report.STATUS_CONTEXT}
+    async def _sharing(self, job: Job, pr: PullRequest) -> list[PullRequest]:
+        """The other open pull requests whose head is this job's head (empty
+        in the common case). GitHub is asked only when the queue has seen
+        another pull request with this head (a check suite listing several,
+        a second pull request opened from the branch): no request otherwise."""
+        if not self.queue.head_prs(job.repo, job.head_sha) - {pr.number}:
+            return []
+        found = await open_pull_requests_at(self.gh, job.repo, job.installation, job.head_sha)
+        return [other for other in found if other.number != pr.number]
+
+    def _queue_sharing(self, job: Job, pr: PullRequest, others: list[PullRequest]) -> None:
+        """Queue the pull requests sharing this head that have no verdict
+        under their per-PR name yet (one was reported as ``guardian`` before
+        the head was shared, or its job is still to come: then this joins
+        it). A job that had no pull request (a Re-run of the combined run, a
+        fork's check suite) stood for the whole head: it queues them all."""
+        verdicts = self.queue.verdicts(job.repo, job.head_sha)
+        whole_head = job.pr is None and job.reason != "check_suite.requested"
+        specs = [
+            JobSpec(
+                job.repo,
+                job.installation,
+                job.head_sha,
+                pr=other.number,
+                base_sha=other.base_sha or None,
+                base_ref=other.base_ref or None,
+                reason=job.reason if whole_head else f"shared head with #{pr.number}",
+            )
+            for other in others
+            if whole_head
+            or verdicts.get(other.number, ("", ""))[0] != report.check_name(other.number, other.base_ref, shared=True)
+        ]
+        if specs:
+            recorded = self.queue.record(f"shared:{job.id}:{job.attempts}", "shared-head", specs)
+            log.info(
+                "head shared with %s: %d queued, %d joined waiting jobs",
+                ", ".join(f"#{o.number}" for o in others),
+                recorded.queued,
+                recorded.coalesced,
+                extra={"repo": job.repo, "sha": job.head_sha[:12], "pr": pr.number},
+            )
+
+    async def _report_combined(self, job: Job, pr: PullRequest, others: list[PullRequest]) -> None:
+        """The combined ``guardian`` run and status of a shared head: the
+        most severe verdict of its open pull requests, written once every one
+        of them has a verdict under its per-PR name (until then a job for
+        the missing ones is queued, and the last to finish writes it)."""
+        verdicts = self.queue.verdicts(job.repo, job.head_sha)
+        rows: list[tuple[int, str, str]] = []
+        for item in sorted([pr, *others], key=lambda p: p.number):
+            name = report.check_name(item.number, item.base_ref, shared=True)
+            got = verdicts.get(item.number)
+            if got is None or got[0] != name:
+                return
+            rows.append((item.number, name, got[1]))
+        output = report.combined_output(rows)
+        await self.gh.request(
+            "POST",
+            f"/repos/{job.repo}/check-runs",
+            installation=job.installation,
+            purpose="write",
+            json={
+                "name": report.CHECK_NAME,
+                "head_sha": job.head_sha,
+                "status": "completed",
+                "conclusion": report.combined_conclusion([c for _n, _name, c in rows]),
+                "started_at": _now_iso(),
+                "completed_at": _now_iso(),
+                "external_id": f"{job.id}:combined",
+                "output": output,
+            },
+        )
+        if self.settings.commit_status:
+            state, description = report.combined_status(rows)
+            await self._post_status(
+                job.repo,
+                job.installation,
+                job.head_sha,
+                report.STATUS_CONTEXT,
+                state,
+                description,
+                f"{pr.html_url}/checks",
+            )
+
+    async def _post_status(
+        self, repo: str, inst: int, sha: str, context: str, state: str, description: str, target_url: str
+    ) -> None:
+        body: dict[str, object] = {"state": state, "description": description, "context": context}
         if target_url.startswith("https://"):
             body["target_url"] = target_url
         await self.gh.request("POST", f"/repos/{repo}/statuses/{sha}", installation=inst, purpose="write", json=body)

@@ -3,8 +3,8 @@
 It speaks real HTTP (``http.server``, HTTP/1.1 keep-alive) and answers with
 the shapes of GitHub's REST API for what the App uses: installation tokens
 (checking the App JWT), pull requests and their files (paginated with
-``Link``), git trees (recursive, optionally truncated) and blobs (raw or
-base64 JSON), check runs (at most 50 annotations per request), commit
+``Link``), the pull requests of a commit, git trees (recursive, optionally
+truncated) and blobs (raw or base64 JSON), check runs (at most 50 annotations per request), commit
 statuses (description at most 140 characters) and issue comments. Git
 objects get real git ids (sha1 of ``blob N\\0...``, binary tree objects), so
 trees and blobs hang together as on GitHub.
@@ -96,6 +96,7 @@ _REPO_URLS = (
     ("trees", "{/sha}"),
 )
 BOT_LOGIN = "guardian-policy[bot]"
+_CONCLUSIONS = ("action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out")
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -802,6 +803,19 @@ class FakeGitHub:
             return self._create_check_run(repo, body)
         if m == "PATCH" and (match := re.fullmatch(r"/check-runs/(\d+)", rest)):
             return self._update_check_run(repo, int(match.group(1)), body)
+        if m == "GET" and (match := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", rest)):
+            # The pull requests a commit belongs to: here, the open ones whose head it is
+            # (the fake keeps no commit ancestry), in the shape of the pull request listing.
+            if match.group(1) not in repo.commits:
+                return 422, {}, {"message": f"No commit found for SHA: {match.group(1)}"}
+            return self._page(
+                req,
+                [
+                    {k: v for k, v in p.items() if k not in ("changed_files", "additions", "deletions", "commits")}
+                    for p in repo.pulls.values()
+                    if p["state"] == "open" and p["head"]["sha"] == match.group(1)
+                ],
+            )
         if m == "GET" and (match := re.fullmatch(r"/commits/([0-9a-f]{40})/check-runs", rest)):
             runs = [
                 r
@@ -924,10 +938,11 @@ class FakeGitHub:
             "name": body["name"],
             "head_sha": body["head_sha"],
             "external_id": body.get("external_id", ""),
-            "status": body.get("status", "queued"),
-            "conclusion": None,
+            # A run may be created completed (with a conclusion), as on GitHub.
+            "status": "completed" if body.get("conclusion") else body.get("status", "queued"),
+            "conclusion": body.get("conclusion"),
             "started_at": body.get("started_at"),
-            "completed_at": None,
+            "completed_at": body.get("completed_at"),
             "url": f"{self.url}/repos/{repo.full_name}/check-runs/{run_id}",
             "html_url": f"https://github.com/{repo.full_name}/runs/{run_id}",
             "details_url": body.get("details_url"),
@@ -939,6 +954,8 @@ class FakeGitHub:
             "pull_requests": [],
         }
         problem = self._apply_output(run, body)
+        if run["status"] == "completed" and run["conclusion"] not in _CONCLUSIONS:
+            problem = "Invalid request. conclusion is required when status is completed"
         if problem:
             return 422, {}, {"message": problem}
         repo.check_runs.append(run)
@@ -956,15 +973,7 @@ class FakeGitHub:
                 run[key] = body[key]
         if body.get("conclusion") and "status" not in body:
             run["status"] = "completed"
-        if run["status"] == "completed" and run["conclusion"] not in (
-            "action_required",
-            "cancelled",
-            "failure",
-            "neutral",
-            "success",
-            "skipped",
-            "timed_out",
-        ):
+        if run["status"] == "completed" and run["conclusion"] not in _CONCLUSIONS:
             return 422, {}, {"message": "Invalid request. conclusion is required when status is completed"}
         run["updates"] = int(run["updates"]) + 1
         return 200, {}, self._public_run(run)
