@@ -1272,7 +1272,7 @@ class TreeReader:
 
 
 #: Subtree entries ``TreeReader`` keeps before it starts afresh.
-_TREE_MEMO_ENTRIES = 250_000
+_TREE_MEMO_ENTRIES = 50_000
 _KEPT_BLOB_BYTES = 1 << 20
 
 
