@@ -1202,8 +1202,9 @@ class TreeReader:
     def __init__(self, root: str) -> None:
         self.root = root
         self._proc: subprocess.Popen[bytes] | None = None
-        #: (directory prefix, tree id) -> every entry below, in ``ls-tree -r`` order.
-        self._below: dict[tuple[str, str], list[FileEntry]] = {}
+        #: (directory prefix, tree id) -> every entry below, in ``ls-tree -r``
+        #: order; the least recently used go first once it is full.
+        self._below: collections.OrderedDict[tuple[str, str], list[FileEntry]] = collections.OrderedDict()
         self._held = 0
         self._blobs: dict[str, bytes | None] = {}
 
@@ -1227,6 +1228,7 @@ class TreeReader:
         key = (prefix, tree)
         known = self._below.get(key)
         if known is not None:
+            self._below.move_to_end(key)
             return known
         found = self._object(tree)
         if found is None or found[0] != b"tree":
@@ -1245,11 +1247,10 @@ class TreeReader:
             else:
                 out.append(FileEntry(prefix + name, -1, mode.zfill(6), oid, new=True))
         if prefix:  # a tip's own list is new each time; subtrees are shared
-            if self._held + len(out) > _TREE_MEMO_ENTRIES:
-                self._below.clear()
-                self._held = 0
             self._below[key] = out
             self._held += len(out)
+            while self._held > _TREE_MEMO_ENTRIES and len(self._below) > 1:
+                self._held -= len(self._below.popitem(last=False)[1])
         return out
 
     def read(self, oid: str) -> bytes | None:
@@ -1271,8 +1272,9 @@ class TreeReader:
             self._proc = None
 
 
-#: Subtree entries ``TreeReader`` keeps before it starts afresh.
-_TREE_MEMO_ENTRIES = 50_000
+#: Subtree entries ``TreeReader`` keeps (about 3 MB): memory stays flat
+#: however many refs and however long the history.
+_TREE_MEMO_ENTRIES = 20_000
 _KEPT_BLOB_BYTES = 1 << 20
 
 
