@@ -29,9 +29,11 @@ Semantics every implementation keeps:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sqlite3
 import time
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -158,6 +160,32 @@ def connect(path: str) -> sqlite3.Connection:
     return db
 
 
+_LOCK_RETRIES = 8
+_M = TypeVar("_M", bound=Callable[..., object])
+
+
+def _patient(method: _M) -> _M:
+    """Run a queue write again when SQLite answers "database is locked" at
+    once. With several connections on one WAL file (the state store, the
+    housekeeping thread), a write can meet a lock that the busy timeout does
+    not wait for; giving up would leave a job marked running until the next
+    process. Each write is one statement or one transaction, so a failed
+    attempt changed nothing and running it again is safe."""
+
+    @functools.wraps(method)
+    def patient(*args: object, **kwargs: object) -> object:
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                return method(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _LOCK_RETRIES - 1:
+                    raise
+                time.sleep(0.005 * (1 << attempt))
+        raise AssertionError("unreachable")
+
+    return patient  # type: ignore[return-value]
+
+
 class SqliteQueue:
     """The default queue: one SQLite file (``GUARDIAN_DB_PATH``)."""
 
@@ -182,6 +210,7 @@ class SqliteQueue:
     def _now(self) -> float:
         return float(self._clock())  # type: ignore[operator]
 
+    @_patient
     def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded:
         now = self._now()
         queued = coalesced = 0
@@ -255,6 +284,7 @@ class SqliteQueue:
             ).fetchone()
         return row is not None
 
+    @_patient
     def claim(self) -> Job | None:
         now = self._now()
         with self._transaction():
@@ -274,17 +304,20 @@ class SqliteQueue:
         job = Job(**dict(zip(names, row, strict=True)))
         return dataclasses.replace(job, attempts=job.attempts + 1)
 
+    @_patient
     def set_check_run(self, job_id: int, check_run_id: int) -> None:
         self.db.execute(
             "UPDATE jobs SET check_run_id = ?, batches_sent = 0, updated = ? WHERE id = ?",
             (check_run_id, self._now(), job_id),
         )
 
+    @_patient
     def set_progress(self, job_id: int, batches_sent: int) -> None:
         self.db.execute(
             "UPDATE jobs SET batches_sent = ?, updated = ? WHERE id = ?", (batches_sent, self._now(), job_id)
         )
 
+    @_patient
     def set_verdict(self, job_id: int, pr: int, check_name: str, conclusion: str) -> None:
         """The job reported ``conclusion`` for pull request ``pr`` under the
         check run name ``check_name`` (a job that had no PR number takes the
@@ -310,6 +343,7 @@ class SqliteQueue:
         ).fetchall()
         return {int(pr): (str(name), str(conclusion)) for pr, name, conclusion in rows}
 
+    @_patient
     def done(self, job_id: int, *, evaluated: bool = True) -> None:
         """Finished: ``evaluated`` False when there was nothing to evaluate
         (no open pull request, closed, superseded), so a later request for
@@ -319,6 +353,7 @@ class SqliteQueue:
             ("done" if evaluated else "skipped", self._now(), job_id),
         )
 
+    @_patient
     def retry(self, job_id: int, not_before: float, error: str) -> None:
         """Back to the queue, absorbing a job for the same head that waits."""
         with self._transaction():
@@ -361,11 +396,13 @@ class SqliteQueue:
             (pr, base_sha, base_ref, changed, job_id),
         )
 
+    @_patient
     def fail(self, job_id: int, error: str) -> None:
         self.db.execute(
             "UPDATE jobs SET state = 'failed', error = ?, updated = ? WHERE id = ?", (error, self._now(), job_id)
         )
 
+    @_patient
     def recover(self) -> int:
         """Jobs left running by a process that died go back to the queue,
         keeping their check run and annotation progress, so the same check
@@ -385,6 +422,7 @@ class SqliteQueue:
         row = self.db.execute("SELECT MIN(not_before) FROM jobs WHERE state = 'queued'").fetchone()
         return None if row[0] is None else float(row[0])
 
+    @_patient
     def drop_installation(self, installation: int) -> int:
         cur = self.db.execute(
             "UPDATE jobs SET state = 'failed', error = 'installation removed', updated = ?"

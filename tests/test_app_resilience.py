@@ -479,3 +479,31 @@ def test_a_resumed_job_completes_its_check_run_even_with_fewer_batches(tmp_path:
         assert (run_["status"], run_["conclusion"]) == ("completed", "failure")
         # Its 60 annotations were in the two requests sent before the restart; none is sent twice.
         assert run_["annotations"] == []
+
+
+def test_a_queue_write_that_meets_a_lock_is_run_again_not_lost(tmp_path: Path) -> None:
+    # SQLite can answer "database is locked" at once (a stale read snapshot on
+    # a shared WAL file); giving up would leave a job "running" for good.
+    import sqlite3
+
+    from app.queue import JobSpec, SqliteQueue
+
+    queue = SqliteQueue(str(tmp_path / "q.sqlite3"))
+    queue.record("d1", "pull_request", [JobSpec("acme/x", 1, "a" * 40, pr=1)])
+    job = queue.claim()
+    assert job is not None
+    real, failures = queue.db, [2]
+
+    class Flaky:
+        def execute(self, sql: str, *args: object) -> object:
+            if failures[0] and sql.startswith("BEGIN"):
+                failures[0] -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return real.execute(sql, *args)
+
+    queue.db = Flaky()  # type: ignore[assignment]
+    queue.retry(job.id, 0.0, "timeout")
+    queue.db = real
+    assert failures == [0]
+    assert [j["state"] for j in queue.jobs()] == ["queued"]
+    queue.close()
