@@ -567,14 +567,32 @@ class Worker:
                 return
         if not has_news:
             return  # a pull request that was always clean gets no comment
-        created = await self.gh.request(
-            "POST",
-            f"/repos/{repo}/issues/{pr.number}/comments",
-            installation=inst,
-            purpose="write",
-            json={"body": body},
-        )
-        self.state.remember_comment(repo, pr.number, int(created.json()["id"]), digest)
+        attempt = 0
+        while True:
+            try:
+                created = await self.gh.request(
+                    "POST",
+                    f"/repos/{repo}/issues/{pr.number}/comments",
+                    installation=inst,
+                    purpose="write",
+                    json={"body": body},
+                    idempotent=False,
+                )
+            except Unanswered as exc:
+                # GitHub may have posted it: a second comment is what the
+                # sticky comment exists to avoid. Look for it by its marker.
+                found = await self._find_comment(repo, inst, pr.number)
+                if found is not None:
+                    log.info("comment %d was posted although its answer was lost (%s)", found[0], exc)
+                    self.state.remember_comment(repo, pr.number, found[0], report.body_hash(found[1]))
+                    return
+                if attempt >= self.settings.http_retries:
+                    raise
+                await self.gh.back_off(attempt)
+                attempt += 1
+                continue
+            self.state.remember_comment(repo, pr.number, int(created.json()["id"]), digest)
+            return
 
     async def _find_comment(self, repo: str, inst: int, number: int) -> tuple[int, str] | None:
         """Our earlier comment, found by its hidden marker (written by a bot)."""

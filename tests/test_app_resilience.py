@@ -507,3 +507,16 @@ def test_a_queue_write_that_meets_a_lock_is_run_again_not_lost(tmp_path: Path) -
     assert failures == [0]
     assert [j["state"] for j in queue.jobs()] == ["queued"]
     queue.close()
+
+
+@pytest.mark.parametrize("lost", [502, 0], ids=["502-after-the-write", "connection-lost-after-the-write"])
+def test_a_comment_posted_without_an_answer_is_not_posted_again(env: AppEnv, lost: int) -> None:
+    repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+    env.fake.fail("POST", r"/issues/1/comments$", lost, body={"message": "Bad Gateway"}, performed=True)
+    env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+    env.wait_completed(repo, head)
+    env.wait_idle()
+    assert len(repo.bot_comments(1)) == 1
+    assert len(env.fake.calls("POST", r"/issues/1/comments$")) == 1
+    # Found by its marker and remembered: the App knows the comment it edits next.
+    assert env.store.comment(repo.full_name, 1) is not None
