@@ -25,7 +25,7 @@ import dataclasses
 import math
 
 from app.snapshot import MAX_PR_FILES, BlobFetcher, GitHubSnapshot, TreeWalk, changed_entries, tree_entries
-from guardian.config import CONFIG_FILES, build_policy, load_policy_bytes
+from guardian.config import CONFIG_FILES, build_policy, holds_policy, load_policy_bytes
 from guardian.errors import ConfigError
 
 TYPE_CHECKING = False
@@ -179,7 +179,7 @@ class Evaluator:
                 data = await fetcher.fetch(entry)
                 if data is None:
                     continue
-                if name == "pyproject.toml" and (b"tool.guardian" not in data or _no_table(data, name)):
+                if name == "pyproject.toml" and (b"tool.guardian" not in data or not holds_policy(data, name)):
                     self._not_config[key] = None
                     while len(self._not_config) > 1024:
                         self._not_config.popitem(last=False)
@@ -325,16 +325,3 @@ def warm_up() -> None:
 
     policy = build_policy({}, "<no project configuration>")
     engine.run(MemorySnapshot(dict(_WARM_UP_FILES)), policy)
-
-
-def _no_table(data: bytes, name: str) -> bool:
-    """True when a pyproject.toml has no [tool.guardian] table (so it is no config)."""
-    import tomllib
-
-    from guardian.config import guardian_table
-
-    try:
-        parsed = tomllib.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False  # let load_policy_bytes report the problem
-    return guardian_table(parsed, name) is None

@@ -34,7 +34,8 @@ from app.queue import JobSpec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+    from typing import Any
 
     from app.evaluate import Evaluation, PullRequest
     from app.github import GitHubClient
@@ -298,31 +299,50 @@ class Worker:
                 "summary": f"Guardian is checking the changed files of #{pr.number}.",
             },
         }
+        run.creating = True
+        data, found = await self._create_once(
+            "check run",
+            f"/repos/{job.repo}/check-runs",
+            job.installation,
+            body,
+            lambda: self._find_check_run(job, run.name, run.external_id),
+        )
+        if found is not None:
+            return found
+        return int(data["id"]), str(data.get("html_url") or "")
+
+    async def _create_once(
+        self,
+        what: str,
+        path: str,
+        inst: int,
+        body: Mapping[str, object],
+        find: Callable[[], Awaitable[tuple[int, str] | None]],
+    ) -> tuple[dict[str, Any], tuple[int, str] | None]:
+        """POST what GitHub has no idempotency key for (a check run, a
+        comment): (the created object, None), or ({}, what ``find`` found)
+        when an answer was lost (a 5xx, a connection dropped after the
+        write) but GitHub had done it. Only when ``find`` finds nothing is
+        the request sent again, up to ``http_retries`` times."""
         attempt = 0
         while True:
-            run.creating = True
             try:
                 created = await self.gh.request(
-                    "POST",
-                    f"/repos/{job.repo}/check-runs",
-                    installation=job.installation,
-                    purpose="write",
-                    json=body,
-                    idempotent=False,
+                    "POST", path, installation=inst, purpose="write", json=body, idempotent=False
                 )
             except Unanswered as exc:
-                found = await self._find_check_run(job, run.name, run.external_id)
+                found = await find()
                 if found is not None:
-                    log.info("check run %d was created although its answer was lost (%s)", found[0], exc)
-                    return found
+                    log.info("%s %d was created although its answer was lost (%s)", what, found[0], exc)
+                    return {}, found
                 if attempt >= self.settings.http_retries:
                     raise
-                log.warning("creating the check run failed (%s); retrying", exc)
+                log.warning("creating the %s failed (%s); retrying", what, exc)
                 await self.gh.back_off(attempt)
                 attempt += 1
                 continue
-            data = created.json()
-            return int(data["id"]), str(data.get("html_url") or "")
+            data: dict[str, Any] = created.json()
+            return data, None
 
     async def _find_check_run(
         self, job: Job, name: str = report.CHECK_NAME, external_id: str | None = None
@@ -567,32 +587,19 @@ class Worker:
                 return
         if not has_news:
             return  # a pull request that was always clean gets no comment
-        attempt = 0
-        while True:
-            try:
-                created = await self.gh.request(
-                    "POST",
-                    f"/repos/{repo}/issues/{pr.number}/comments",
-                    installation=inst,
-                    purpose="write",
-                    json={"body": body},
-                    idempotent=False,
-                )
-            except Unanswered as exc:
-                # GitHub may have posted it: a second comment is what the
-                # sticky comment exists to avoid. Look for it by its marker.
-                found = await self._find_comment(repo, inst, pr.number)
-                if found is not None:
-                    log.info("comment %d was posted although its answer was lost (%s)", found[0], exc)
-                    self.state.remember_comment(repo, pr.number, found[0], report.body_hash(found[1]))
-                    return
-                if attempt >= self.settings.http_retries:
-                    raise
-                await self.gh.back_off(attempt)
-                attempt += 1
-                continue
-            self.state.remember_comment(repo, pr.number, int(created.json()["id"]), digest)
-            return
+        # A second comment is what the sticky comment exists to avoid: a post
+        # whose answer was lost is looked for by its marker first.
+        data, found = await self._create_once(
+            "comment",
+            f"/repos/{repo}/issues/{pr.number}/comments",
+            inst,
+            {"body": body},
+            lambda: self._find_comment(repo, inst, pr.number),
+        )
+        if found is not None:
+            self.state.remember_comment(repo, pr.number, found[0], report.body_hash(found[1]))
+        else:
+            self.state.remember_comment(repo, pr.number, int(data["id"]), digest)
 
     async def _find_comment(self, repo: str, inst: int, number: int) -> tuple[int, str] | None:
         """Our earlier comment, found by its hidden marker (written by a bot)."""

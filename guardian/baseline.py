@@ -131,14 +131,12 @@ class Baseline:
         kept: list[Finding] = []
         hidden = 0
         for finding in findings:
-            key = fingerprint(finding)
-            if used.get(key, 0) >= budget.get(key, 0):
-                key = _earlier_fingerprint(finding) or key
-            if used.get(key, 0) < budget.get(key, 0):
+            key = next((k for k in fingerprints(finding) if used.get(k, 0) < budget.get(k, 0)), None)
+            if key is None:
+                kept.append(finding)
+            else:
                 used[key] = used.get(key, 0) + 1
                 hidden += 1
-            else:
-                kept.append(finding)
         seen_paths = checked_paths | {f.path for f in findings}
 
         def judged(path: str) -> bool:

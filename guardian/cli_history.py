@@ -114,20 +114,14 @@ def _policy_at_head(root: str, select: Sequence[str] | None, ignore: Sequence[st
     in ``pyproject.toml``), as the GitHub App reads a base branch's; the
     shipped default without either."""
     from guardian import git
-    from guardian.config import CONFIG_FILES, build_policy, guardian_table, load_policy_bytes
+    from guardian.config import CONFIG_FILES, build_policy, holds_policy, load_policy_bytes
 
     names = [f"HEAD:{name}" for name in CONFIG_FILES]
     found = dict(git.CatFile(root).read_many(names)) if git.resolve("HEAD", root) else {}
     for name in names:
         data = found.get(name)
-        if data is None:
-            continue
-        if name.endswith("pyproject.toml"):
-            from guardian.config import _parse_toml
-
-            if guardian_table(_parse_toml(data, name), name) is None:
-                continue
-        return load_policy_bytes(data, name, select=select, ignore=ignore)
+        if data is not None and holds_policy(data, name):
+            return load_policy_bytes(data, name, select=select, ignore=ignore)
     return build_policy({}, "<no project configuration>", select=select, ignore=ignore)
 
 

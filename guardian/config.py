@@ -162,6 +162,16 @@ def guardian_table(data: dict[str, object], source: str) -> dict[str, object] | 
     return table
 
 
+def holds_policy(data: bytes, source: str) -> bool:
+    """Whether a configuration file's bytes hold a policy: any
+    ``.guardian.toml``, a ``pyproject.toml`` only with [tool.guardian]. A
+    file that does not parse counts, so that loading it reports why."""
+    try:
+        return guardian_table(_parse_toml(data, source), source) is not None
+    except ConfigError:
+        return True
+
+
 def find_config(start: str) -> str | None:
     """The nearest ``.guardian.toml`` or ``pyproject.toml`` with ``[tool.guardian]``.
 

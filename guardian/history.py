@@ -1279,19 +1279,14 @@ _KEPT_BLOB_BYTES = 1 << 20
 
 
 class TreeSnapshot(GitSnapshot):
-    """The tree of one commit. Sizes are asked only when a rule needs them:
-    ``ls-tree -l`` would read every blob's header, which costs more than the
-    tree itself in a repository of loose objects."""
+    """The tree of one commit, listed and read through a shared
+    ``TreeReader``. Sizes are asked only when a rule needs them."""
 
-    def __init__(self, root: str, tree: str, label: str, reader: TreeReader | None = None) -> None:
+    def __init__(self, root: str, tree: str, label: str, reader: TreeReader) -> None:
         super().__init__(root)
         self.label = label
         self._reader = reader
-        if reader is None:
-            rows = git.ls_tree_ids(tree, root)
-            self._tree = [FileEntry(path, -1, mode, oid, new=True) for mode, oid, path in rows]
-        else:
-            self._tree = reader.entries(tree)
+        self._tree = reader.entries(tree)
         self.files = self._tree
 
     def tree(self) -> Sequence[FileEntry]:
@@ -1299,9 +1294,6 @@ class TreeSnapshot(GitSnapshot):
         return self._tree
 
     def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
-        if self._reader is None:
-            yield from super().read_many(entries)
-            return
         for entry in entries:
             yield entry, self._reader.read(entry.oid)
 

@@ -245,7 +245,7 @@ nothing for a file that is already tracked.
 
     # -- survey ---------------------------------------------------------------
     def _survey(self, snapshot: Snapshot, patterns: Sequence[str]) -> tuple[list[_Gap], _Root]:
-        entries = [e for e in snapshot.tree() if e.path.endswith(GITIGNORE) and _is_gitignore(e.path)]
+        entries = [e for e in snapshot.tree() if _is_gitignore(e.path)]
         contents: dict[str, bytes] = {}
         readable = [e for e in entries if e.is_regular]
         if readable:
