@@ -17,9 +17,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -415,3 +417,113 @@ def test_root_gitignore_matches_git_and_pathspec_is_recorded(
                 report.append(f"  feature {feature!r}: {files[ROOT]!r} path={path!r}: git={ignored}, pathspec={theirs}")
     with capsys.disabled():
         print("\n" + "\n".join(report))
+
+
+# -- hostile patterns: work stays linear in the text ---------------------------------
+def _glob_of(raw: bytes) -> object | None:
+    from guardian.ignore import Pattern
+
+    compiled = Pattern(raw)
+    return compiled._glob
+
+
+glob_text = st.lists(st.sampled_from(["a", "b", "x", "/", ".", "ab", "\u00e9", "*", "[", "\\", " "]), max_size=14).map(
+    lambda parts: _fs("".join(parts))
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(line=pattern_line, texts=st.lists(glob_text, min_size=1, max_size=6))
+def test_the_automaton_answers_as_the_regex_does(line: bytes, texts: list[bytes]) -> None:
+    # The two ways a glob is matched must never disagree: the regex serves
+    # short texts, the automaton long ones (or hostile patterns).
+    for raw in (line, b"/" + line, line.lstrip(b"/") + b"/x"):
+        glob = _glob_of(raw)
+        if glob is None:
+            continue
+        for text in texts:
+            regex_answer = glob._compile_regex().fullmatch(text) is not None  # type: ignore[attr-defined]
+            assert glob._run(text, 0) == regex_answer, (raw, text)  # type: ignore[attr-defined]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(example=tree_example())
+def test_nested_gitignore_files_match_git_through_the_automaton(
+    oracle: GitOracle, example: tuple[dict[str, bytes], list]
+) -> None:
+    import guardian.ignore
+
+    files, paths = example
+    with pytest.MonkeyPatch.context() as mp:
+        # No text is short enough for the regex: every glob runs the automaton.
+        mp.setattr(guardian.ignore, "_regex_limit", lambda runs, fixed: -1)
+        ours = _ours(files, paths)
+    assert ours == oracle.check(files, paths)
+
+
+def _seconds(action: object, repeat: int = 3) -> float:
+    import time
+
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+HOSTILE_GITIGNORES = {
+    # Backtracking regexes: n**11 steps for a name of n "a"s. git answers
+    # this one in milliseconds: its wildmatch gives up early on basenames.
+    "stars": (b"*a*a*a*a*a*a*a*a*a*a*b\n", 200),
+    # git itself runs for minutes on these two with names of 200 "a"s (its
+    # wildmatch backtracks over "/"), so it is asked about shorter ones.
+    "anchored stars": (b"/**/a*a*a*a*a*a*a*a*a*b/**\n", 12),
+    "dirs": (b"**/" * 50 + b"a*a*a*a*a*b\n", 12),
+    # "[:" without ":]": each one used to scan to the same far "]".
+    "brackets": (b"[" + b"[:a" * 20000 + b"]\n", 200),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_GITIGNORES))
+def test_a_hostile_gitignore_is_answered_like_git_and_in_linear_time(oracle: GitOracle, name: str) -> None:
+    data, length = HOSTILE_GITIGNORES[name]
+    files = {ROOT: data}
+    name_ = "a" * length
+    paths = [(f"{name_}/x", False), (f"{name_}/{name_}b", False), (f"{name_}", True), (f"x/{name_}", True)]
+    assert _ours(files, paths) == oracle.check(files, paths)
+    # Ten times the text, about ten times the work (a generous bound: a
+    # backtracking matcher goes from seconds to forever here).
+    short, long = "a" * 200, "a" * 2000
+    one = _seconds(lambda: IgnoreTree(files).is_ignored(f"{short}/{short}b", True))
+    ten = _seconds(lambda: IgnoreTree(files).is_ignored(f"{long}/{long}b", True))
+    assert ten < max(one, 0.002) * 60, (one, ten)
+
+
+def test_a_directory_nested_thousands_deep_is_judged(oracle: GitOracle) -> None:
+    deep = "/".join(["d"] * 3000)
+    files = {ROOT: b"d/d/d/x/\n*.zip\n!keep.zip\n"}
+    tree = IgnoreTree(files)
+    assert tree.is_ignored(f"{deep}/a.zip") is True
+    assert tree.is_ignored(f"{deep}/keep.zip") is False
+    assert tree.is_ignored("d/d/d/x/deep/file") is True
+
+
+def test_the_app_sized_gitignore_of_the_report_is_fast_in_a_real_check(tmp_path: Path) -> None:
+    # The reported case end to end: a root .gitignore made to backtrack, and
+    # a directory of 200 "a"s holding its own .gitignore.
+    from tests.conftest import Repo
+
+    repo = Repo(tmp_path / "r")
+    repo.write(".gitignore", "*a*a*a*a*a*a*a*a*a*a*b\n")
+    repo.write("a" * 200 + "/.gitignore", "x\n")
+    repo.commit("hostile")
+    proc = subprocess.run(
+        [sys.executable, "-m", "guardian", "check", "--all-files", "--select", "gitignore-required"],
+        cwd=repo.path,
+        capture_output=True,
+        timeout=120,  # a hang detector: it used to run for minutes
+    )
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
+    assert "`*.zip` is not ignored at the repository root" in out
