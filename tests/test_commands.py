@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from guardian import __version__
-from tests.conftest import Repo
+from tests.conftest import ROOT, Repo
 
 
 def test_version(repo: Repo) -> None:
@@ -171,3 +174,99 @@ def test_forbidden_import_hook_files_pattern_agrees_with_the_rule() -> None:
     paths += ["setup.cfg", "c.yaml", "d.YML", "e.json", "f.ini", "pyproject.toml", "notes.txt", "x.md", "a.pyc"]
     for path in paths:
         assert bool(re.search(pattern, path)) == rule.applies(path), path
+
+
+def test_install_keeps_a_hook_that_only_mentions_guardian(clean_repo: Repo) -> None:
+    hook = clean_repo.path / ".git/hooks/pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    mine = "#!/bin/sh\n# runs lint, then guardian-hook style checks\nmake lint\n"
+    hook.write_text(mine)
+    refused = clean_repo.guardian("install", "--hook", "pre-commit")
+    assert refused.code == 2 and "not written by Guardian" in refused.err
+    assert hook.read_text() == mine
+
+
+def test_install_never_writes_through_a_symlinked_hook(clean_repo: Repo, tmp_path: Path) -> None:
+    # Even a link to a file that looks like Guardian's hook: writing through
+    # it would change a file outside the hooks directory.
+    elsewhere = tmp_path / "shared-hook"
+    elsewhere.write_bytes((ROOT / "hooks" / "pre-commit").read_bytes())
+    hook = clean_repo.path / ".git/hooks/pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    hook.symlink_to(elsewhere)
+    before = elsewhere.read_bytes()
+    refused = clean_repo.guardian("install", "--hook", "pre-commit")
+    assert refused.code == 2 and "not written by Guardian" in refused.err
+    forced = clean_repo.guardian("install", "--hook", "pre-commit", "--force")
+    assert forced.code == 0, forced
+    assert elsewhere.read_bytes() == before
+    backup = clean_repo.path / ".git/hooks/pre-commit.guardian-backup"
+    assert backup.is_symlink() and os.readlink(backup) == str(elsewhere)
+    assert not hook.is_symlink() and hook.read_bytes() == (ROOT / "hooks" / "pre-commit").read_bytes()
+
+
+def test_install_into_a_hooks_path_that_is_a_file_is_a_one_line_error(clean_repo: Repo) -> None:
+    hooks = clean_repo.path / ".git/hooks"
+    if hooks.exists():
+        shutil.rmtree(hooks)
+    hooks.write_text("not a directory\n")
+    result = clean_repo.guardian("install")
+    assert result.code == 2, result
+    assert result.err.count("\n") == 1 and "must be a directory" in result.err
+    assert hooks.read_text() == "not a directory\n"
+
+
+def test_a_fix_is_not_written_over_an_edit_saved_after_the_read(tmp_path: Path) -> None:
+    from guardian.fixer import replace_if_unchanged
+
+    path = tmp_path / "m.py"
+    path.write_bytes(b"import optimization_engine.x as y\n")
+    read = path.read_bytes()
+    fixed = read.replace(b"optimization_engine", b"atomizer")
+    path.write_bytes(b"import optimization_engine.x as y\nprint('saved meanwhile')\n")  # the editor saves
+    why = replace_if_unchanged(str(path), read, fixed)
+    assert "changed since Guardian read it" in why
+    assert path.read_bytes().endswith(b"print('saved meanwhile')\n")
+    # Same size, other bytes: still an edit.
+    path.write_bytes(read.replace(b"y\n", b"z\n"))
+    assert "changed" in replace_if_unchanged(str(path), read, fixed)
+    # Unchanged: written.
+    path.write_bytes(read)
+    assert replace_if_unchanged(str(path), read, fixed) == ""
+    assert path.read_bytes() == fixed
+    # A file that appeared where the fix meant to create one is left alone.
+    new = tmp_path / ".gitignore"
+    new.write_bytes(b"mine\n")
+    assert "created since" in replace_if_unchanged(str(new), None, b"*.bak\n")
+    assert new.read_bytes() == b"mine\n"
+
+
+def test_fix_leaves_a_read_only_file_read_only_and_says_so(clean_repo: Repo) -> None:
+    source = b"from optimization_engine.solvers import run\n"
+    target = clean_repo.write("pkg/m.py", source)
+    clean_repo.commit()
+    target.chmod(0o444)
+    result = clean_repo.guardian("fix")
+    assert "not fixed pkg/m.py (forbidden-import): it is read-only" in result.out, result
+    assert target.read_bytes() == source
+    assert stat.S_IMODE(target.stat().st_mode) == 0o444
+
+
+def test_fix_does_not_read_a_huge_untracked_file(clean_repo: Repo) -> None:
+    # Sparse: 3 GiB on paper, nothing on disk. Reading it whole would take
+    # 3 GiB of memory; the content bound leaves it unread.
+    big = clean_repo.path / "huge.py"
+    with open(big, "wb") as fh:
+        fh.truncate(3 << 30)
+    probe = (
+        "import resource, subprocess, sys\n"
+        "proc = subprocess.run([sys.executable, '-m', 'guardian', 'fix'], capture_output=True)\n"
+        "print(proc.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "sys.stdout.write(proc.stdout.decode())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=clean_repo.path, capture_output=True, check=True)
+    head, _, report = out.stdout.decode().partition("\n")
+    code, peak_kib = (int(part) for part in head.split())
+    assert code == 1  # the file itself is over max-file-size
+    assert peak_kib < 300 * 1024, f"fix peaked at {peak_kib} KiB"
+    assert "1 file skipped by content rules: huge.py" in report
