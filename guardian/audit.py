@@ -23,6 +23,7 @@ import os
 from guardian import git
 from guardian.errors import GuardianError
 from guardian.report import json_text
+from guardian.sources import read_file
 from guardian.units import format_size
 
 TYPE_CHECKING = False
@@ -37,6 +38,8 @@ KINDS = (TRACKED, UNTRACKED, IGNORED)
 LFS_SPEC = b"version https://git-lfs.github.com/spec/v1"
 #: An LFS pointer is a few lines of text; a larger file is real content.
 LFS_POINTER_MAX = 1024
+#: A .gitattributes file is read up to this size (a larger one is no one's).
+_MAX_ATTRIBUTES_BYTES = 16 * 1024 * 1024
 _COMPOUND_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
 _BAR_WIDTH = 24
 _TREE_CHILDREN = 8
@@ -213,13 +216,10 @@ def _lfs_paths(root: str, tracked: Sequence[str]) -> set[str]:
     attributes = [p for p in _ls(root, [], "") if p.rpartition("/")[2] == ".gitattributes"]
     uses_lfs = False
     for path in attributes:
-        try:
-            with open(os.path.join(root, path), "rb") as fh:
-                if b"filter=lfs" in fh.read():
-                    uses_lfs = True
-                    break
-        except OSError:
-            continue
+        data, _why = read_file(os.path.join(root, path), max_size=_MAX_ATTRIBUTES_BYTES)
+        if data is not None and b"filter=lfs" in data:
+            uses_lfs = True
+            break
     if not uses_lfs or not tracked:
         return set()
     data = "\0".join(tracked).encode("utf-8", "surrogateescape") + b"\0"
@@ -233,12 +233,8 @@ def _lfs_paths(root: str, tracked: Sequence[str]) -> set[str]:
 
 def _lfs_pointer_size(path: str) -> int | None:
     """The size an LFS pointer file stands for, or None if it is no pointer."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(LFS_POINTER_MAX)
-    except OSError:
-        return None
-    if not head.startswith(LFS_SPEC):
+    head, _why = read_file(path, max_size=LFS_POINTER_MAX)
+    if head is None or not head.startswith(LFS_SPEC):
         return None
     for line in head.split(b"\n"):
         if line.startswith(b"size ") and line[5:].strip().isdigit():
@@ -515,7 +511,7 @@ def render_text(report: AuditReport, *, depth: int = 3, color: bool = False) -> 
     bold, red, green, reset = ("\033[1m", "\033[31m", "\033[32m", "\033[0m") if color else ("",) * 4
     unicode = _unicode_ok()
     total = report.total
-    lines = [f"{bold}guardian audit {printable(report.label)}{reset}  (repository {report.root})", ""]
+    lines = [f"{bold}guardian audit {printable(report.label)}{reset}  (repository {printable(report.root)})", ""]
     lines.append(f"On disk: {format_size(total.bytes)} in {total.files:,} file{'' if total.files == 1 else 's'}")
     scale = total.bytes or 1
     for kind in KINDS:

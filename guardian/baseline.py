@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 from guardian.errors import GuardianError
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from guardian.model import Finding
 
 BASELINE_VERSION = 1
+#: No baseline is read past this size.
+MAX_BASELINE_BYTES = 256 * 1024 * 1024
 
 
 def _normalise(text: str) -> str:
@@ -89,14 +92,16 @@ class Baseline:
 
     @classmethod
     def load(cls, path: str) -> Baseline:
+        from guardian.sources import read_file
+
+        if not os.path.lexists(path):
+            raise GuardianError(f"{path}: baseline not found; create it with `guardian baseline --output {path}`")
+        raw, why = read_file(path, max_size=MAX_BASELINE_BYTES, follow=True, limit_name="the baseline limit")
+        if raw is None:
+            raise GuardianError(f"{path}: cannot read the baseline: {why}")
         try:
-            with open(path, "rb") as fh:
-                data = json.loads(fh.read().decode("utf-8"))
-        except FileNotFoundError:
-            raise GuardianError(
-                f"{path}: baseline not found; create it with `guardian baseline --output {path}`"
-            ) from None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise GuardianError(
                 f"{path}: not a Guardian baseline ({exc}); regenerate it with `guardian baseline`"
             ) from None

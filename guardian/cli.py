@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except GuardianError as exc:
-        sys.stderr.write(f"guardian: error: {exc}\n")
+        sys.stderr.write(f"guardian: error: {_shown(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -58,10 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("GUARDIAN_DEBUG"):
             raise
         sys.stderr.write(
-            f"guardian: internal error: {type(exc).__name__}: {exc} "
+            f"guardian: internal error: {type(exc).__name__}: {_shown(str(exc))} "
             "(set GUARDIAN_DEBUG=1 for a traceback and report it)\n"
         )
         return 3
+
+
+def _shown(message: str) -> str:
+    """An error as a terminal may show it: a configuration key or a path in
+    it may hold escape sequences."""
+    from guardian.report.text_report import printable
+
+    return printable(message)
 
 
 # -- arguments ----------------------------------------------------------------
@@ -191,7 +199,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         """Usage errors as one line, like every other error, and exit 2."""
 
         def error(self, message: str) -> typing.NoReturn:
-            sys.stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+            sys.stderr.write(f"{self.prog}: error: {_shown(message)} (see `{self.prog} --help`)\n")
             raise SystemExit(EXIT_USAGE)
 
     parser: argparse.ArgumentParser = Parser(
@@ -428,25 +436,28 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def cmd_fix(args: argparse.Namespace) -> int:
     from guardian import engine, git
-    from guardian.fixer import write_atomic
+    from guardian.fixer import replace_if_unchanged
     from guardian.report import render, use_color
+    from guardian.report.text_report import printable
     from guardian.rules.base import Rule
-    from guardian.sources import WorktreeSnapshot, read_from_disk
+    from guardian.sources import WorktreeSnapshot
 
     root = git.toplevel(os.getcwd())
     policy = _policy(args, os.getcwd())
-    snapshot = WorktreeSnapshot(root, args.paths or None)
-    edits: dict[str, tuple[bytes, list[str]]] = {}
+    snapshot = WorktreeSnapshot(root, args.paths or None, remember=True)
+    snapshot.max_read = policy.max_content_size
+    #: path -> (the bytes the fix was computed from, None for a new file; new bytes; rules)
+    edits: dict[str, tuple[bytes | None, bytes, list[str]]] = {}
     fixers = [r for r in policy.rules if r.scope == "file" and type(r).fix_file is not Rule.fix_file]
     candidates = [
         e
         for e in snapshot.files
         if e.is_regular and any(r.applies(e.path) and not r.is_excluded(e.path) for r in fixers)
     ]
-    for entry, data in read_from_disk(candidates):
-        if data is None:
+    for entry, original in snapshot.read_many(candidates):
+        if original is None:
             continue
-        fixed_by = []
+        data, fixed_by = original, []
         for rule in fixers:
             if rule.applies(entry.path) and not rule.is_excluded(entry.path):
                 new = rule.fix_file(entry.path, data)
@@ -454,18 +465,23 @@ def cmd_fix(args: argparse.Namespace) -> int:
                     data = new
                     fixed_by.append(rule.id)
         if fixed_by:
-            edits[entry.path] = (data, fixed_by)
+            edits[entry.path] = (original, data, fixed_by)
     for rule in policy.rules:
         if rule.scope == "repo":
             for path, data in rule.fix_repo(snapshot).items():
-                old = edits.get(path, (b"", []))[1]
-                edits[path] = (data, [*old, rule.id])
-    from guardian.report.text_report import printable
-
-    for path, (data, rule_ids) in sorted(edits.items()):
-        write_atomic(os.path.join(root, path), data)
+                assert snapshot.seen is not None
+                before = edits.get(path)
+                original = before[0] if before else snapshot.seen.get(path)
+                edits[path] = (original, data, [*(before[2] if before else []), rule.id])
+    written = 0
+    for path, (original, data, rule_ids) in sorted(edits.items()):
+        why_not = replace_if_unchanged(os.path.join(root, path), original, data)
+        if why_not:
+            sys.stdout.write(f"not fixed {printable(path)} ({', '.join(rule_ids)}): {why_not}\n")
+            continue
+        written += 1
         sys.stdout.write(f"fixed {printable(path)} ({', '.join(rule_ids)})\n")
-    if edits:
+    if written:
         sys.stdout.write("The fixes are in the working tree: review them and `git add` them before committing.\n")
     result = engine.run(WorktreeSnapshot(root, args.paths or None), policy)
     remaining = render(result, "text", color=use_color(sys.stdout))

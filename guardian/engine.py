@@ -100,6 +100,7 @@ def run(
         to_read[id(entry)] = (entry, content_rules)
 
     # 3. Bytes in one streamed batch, each released after its rules ran.
+    snapshot.max_read = policy.max_content_size
     work = list(to_read.values())
     if jobs > 1 and sum(max(e.size, 0) for e, _rules in work) >= PARALLEL_BYTES and hasattr(os, "fork"):
         content_findings, skipped = _check_contents_in_two(snapshot, work)
@@ -140,7 +141,7 @@ def _check_contents(
     rules_of = {id(entry): rules for entry, rules in work}
     for entry, data in snapshot.read_many([entry for entry, _rules in work]):
         if data is None:
-            skipped.append((entry.path, "object missing (partial clone?)"))
+            skipped.append((entry.path, snapshot.unread_reason(entry)))
             continue
         binary = is_binary(data)
         for rule in rules_of[id(entry)]:

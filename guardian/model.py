@@ -121,6 +121,10 @@ class Snapshot:
     #: repository rules are then skipped.
     has_tree: bool = True
 
+    #: No bytes past this many are read for one file (the engine sets it to
+    #: the policy's ``max-content-size``).
+    max_read: int = 1 << 62
+
     def tree(self) -> Sequence[FileEntry]:
         """Every file of the tree the checked files belong to."""
         return self.files
@@ -135,6 +139,10 @@ class Snapshot:
         Implementations stream: one batch request, bytes released as consumed.
         """
         raise NotImplementedError
+
+    def unread_reason(self, entry: FileEntry) -> str:
+        """Why ``read_many`` yielded no bytes for ``entry``."""
+        return "object missing (partial clone?)"
 
     def read(self, entry: FileEntry) -> bytes | None:
         for _entry, data in self.read_many([entry]):

@@ -70,29 +70,68 @@ def worktree_blob(root: str, entry: FileEntry, *, max_size: int | None = None) -
     ``max_size`` is not read."""
     if entry.mode not in ("100644", "100755"):
         return None
-    try:
-        # No blocking on a FIFO, no following a symlink put in a file's place.
-        fd = os.open(os.path.join(root, entry.path), os.O_RDONLY | _OPEN_FLAGS)
-    except (OSError, ValueError):
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or (entry.size >= 0 and st.st_size != entry.size):
-            return None
-        if max_size is not None and st.st_size > max_size:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(st.st_size + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if len(data) != st.st_size:
+    data, _why = read_file(
+        os.path.join(root, entry.path), max_size=_NO_LIMIT if max_size is None else max_size, size=entry.size
+    )
+    if data is None:
         return None
     return data if blob_id(data, len(entry.oid)) == entry.oid else None
 
 
-_OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_FLAGS = _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_NO_LIMIT = 1 << 62
+
+
+def read_file(
+    path: str, *, max_size: int, size: int = -1, follow: bool = False, limit_name: str = "max-content-size"
+) -> tuple[bytes | None, str]:
+    """(bytes, "") of the regular file at ``path``, or (None, why not).
+
+    Every read of a user's file goes through here: it follows no symbolic
+    link put in a file's place (unless ``follow``: a configuration file may
+    be one), never blocks on a FIFO or a device, and never reads past
+    ``max_size`` (or past ``size``, when the caller knows the size it
+    expects), so a 3 GiB file costs nothing."""
+    flags = _OPEN_FLAGS & ~_NOFOLLOW if follow else _OPEN_FLAGS
+    try:
+        fd = os.open(path, os.O_RDONLY | flags)
+    except OSError as exc:
+        if not follow and _NOFOLLOW and os.path.islink(path):
+            return None, "a symbolic link, which is not followed"
+        return None, f"cannot be read ({exc.strerror})"
+    except ValueError:  # a NUL in the name
+        return None, "cannot be read (invalid file name)"
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, f"not a regular file ({_kind_of(st.st_mode)})"
+        if size >= 0 and st.st_size != size:
+            return None, "changed while it was read"
+        if st.st_size > max_size:
+            return None, f"{st.st_size} bytes, over {limit_name} ({max_size} bytes)"
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(st.st_size + 1)
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror})"
+    finally:
+        os.close(fd)
+    if len(data) != st.st_size:
+        return None, "changed while it was read"
+    return data, ""
+
+
+def _kind_of(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def blob_id(data: bytes, hex_length: int = 40) -> str:
@@ -330,6 +369,7 @@ class DiskSnapshot(Snapshot):
     def __init__(self, paths: Sequence[str], *, base: str = ".") -> None:
         self.root = os.path.abspath(base)
         self.label = ", ".join(paths)
+        self.unread: dict[str, str] = {}
         files: list[FileEntry] = []
         for arg in paths:
             if not os.path.lexists(arg):
@@ -356,21 +396,30 @@ class DiskSnapshot(Snapshot):
                 yield os.path.join(dirpath, name)
 
     def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
-        return read_from_disk(entries)
+        return read_from_disk(entries, self.unread, max_size=self.max_read)
+
+    def unread_reason(self, entry: FileEntry) -> str:
+        return self.unread.get(entry.path, super().unread_reason(entry))
 
 
-def read_from_disk(entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
+def read_from_disk(
+    entries: Iterable[FileEntry], unread: dict[str, str], *, max_size: int
+) -> Iterator[tuple[FileEntry, bytes | None]]:
     """Bytes of disk-backed entries, whose ``oid`` holds the path on disk.
-    A symlink yields its target, as git stores it; it is never followed."""
+    A symlink yields its target, as git stores it; it is never followed.
+    Why an entry yielded None goes into ``unread``, by path."""
     for entry in entries:
-        try:
-            if entry.is_symlink:
+        if entry.is_symlink:
+            try:
                 yield entry, os.readlink(entry.oid).encode("utf-8", "surrogateescape")
-            else:
-                with open(entry.oid, "rb") as fh:
-                    yield entry, fh.read()
-        except OSError:
-            yield entry, None
+            except OSError as exc:
+                unread[entry.path] = f"cannot be read ({exc.strerror})"
+                yield entry, None
+            continue
+        data, why = read_file(entry.oid, max_size=max_size)
+        if data is None:
+            unread[entry.path] = why
+        yield entry, data
 
 
 class WorktreeSnapshot(Snapshot):
@@ -378,9 +427,13 @@ class WorktreeSnapshot(Snapshot):
     files, with their bytes and sizes read from disk. ``guardian fix`` works
     on it, so unstaged edits are kept and judged."""
 
-    def __init__(self, root: str, paths: Sequence[str] | None = None) -> None:
+    def __init__(self, root: str, paths: Sequence[str] | None = None, *, remember: bool = False) -> None:
         self.root = root
         self.label = "working tree"
+        self.unread: dict[str, str] = {}
+        #: With ``remember``: the bytes each read gave, by path, so that a fix
+        #: computed from them is written only over those very bytes.
+        self.seen: dict[str, bytes] | None = {} if remember else None
         args = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--stage"]
         out = git.git(args, root).stdout
         tree: dict[str, FileEntry] = {}
@@ -404,7 +457,8 @@ class WorktreeSnapshot(Snapshot):
             self.files = self._tree
         else:
             wanted = {os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths}
-            self.files = [e for e in self._tree if e.path in wanted or any(e.path.startswith(w + "/") for w in wanted)]
+            below = tuple(w + "/" for w in wanted)
+            self.files = [e for e in self._tree if e.path in wanted or e.path.startswith(below)]
 
     def tree(self) -> Sequence[FileEntry]:
         return self._tree
@@ -420,4 +474,10 @@ class WorktreeSnapshot(Snapshot):
         return entries
 
     def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
-        return read_from_disk(entries)
+        for entry, data in read_from_disk(entries, self.unread, max_size=self.max_read):
+            if self.seen is not None and data is not None and entry.is_regular:
+                self.seen[entry.path] = data
+            yield entry, data
+
+    def unread_reason(self, entry: FileEntry) -> str:
+        return self.unread.get(entry.path, super().unread_reason(entry))
