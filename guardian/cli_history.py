@@ -184,8 +184,10 @@ def cmd_history(args: argparse.Namespace) -> int:
             )
         else:
             notes.append(f"No blob over the size limit: {args.purge_script} not written.")
+    from guardian.report.text_report import printable
+
     for note in notes:
-        sys.stderr.write(f"guardian: {note}\n")
+        sys.stderr.write(f"guardian: {printable(note)}\n")
     if args.exit_zero or args.write_baseline:
         # Recording a baseline accepts what it records, as `guardian baseline` does.
         return EXIT_CLEAN

@@ -1664,6 +1664,13 @@ def history_bytes(root: str, directory: str, *, progress: Progress | None = None
 # -- purge script ----------------------------------------------------------------------------------
 
 
+def _comment(text: str) -> str:
+    """Text from a repository as it may stand in a shell comment: ASCII with
+    escapes, so no newline (or anything a shell or terminal reads as one)
+    can end the comment and start a command."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
 def purge_script(result: HistoryResult, root: str) -> str:
     """A shell script that removes the offending blobs with ``git filter-repo``.
 
@@ -1671,14 +1678,13 @@ def purge_script(result: HistoryResult, root: str) -> str:
     without ``--i-understand``, and says what the rewrite does to everyone.
     """
     import datetime
-    import shlex
 
     large = result.large
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     total = sum(item.size for item in large)
     lines = [
         "#!/bin/sh",
-        f"# Written by `guardian history` on {now} for {shlex.quote(root)}.",
+        f"# Written by `guardian history` on {now} for {_comment(root)}.",
         f"# Removes {len(large)} blobs ({format_size(total)}) over the max-file-size limit from ALL of history,",
         "# with git filter-repo (https://github.com/newren/git-filter-repo).",
         "#",
@@ -1704,9 +1710,9 @@ def purge_script(result: HistoryResult, root: str) -> str:
         if item.at_head:
             notes.append("STILL AT HEAD")
         if item.exempt_paths:
-            notes.append(f"also stored under exempt path {item.exempt_paths[0]!r}, which loses it too")
+            notes.append(f"also stored under exempt path '{_comment(item.exempt_paths[0])}', which loses it too")
         note = f" [{'; '.join(notes)}]" if notes else ""
-        shown = item.paths[0].encode("unicode_escape").decode("ascii")
+        shown = _comment(item.paths[0])
         lines.append(f"#   {item.oid}  {format_size(item.size):>10}  {shown}{note}")
     lines += [
         "",
@@ -1865,7 +1871,7 @@ def render_text(result: HistoryResult, *, color: bool = False) -> str:
     for item in others:
         f = item.finding
         rule = f"{red if f.severity == ERROR else yellow}{f.rule}{reset}"
-        lines.append(f"{bold}{location(f)}{reset}: {rule} {f.message}")
+        lines.append(f"{bold}{location(f)}{reset}: {rule} {printable(f.message)}")
         if item.oid:
             commit = item.commit
             who = commit.author.split(" <")[0] if commit else ""
@@ -1911,4 +1917,6 @@ def summary(result: HistoryResult) -> str:
         extras.append(f"{plural(len(result.skipped), 'blob')} over max-content-size skipped")
     if result.missing_count:
         extras.append(f"{plural(result.missing_count, 'missing object')}")
-    return f"{head} ({'; '.join(extras)}). Policy: {result.policy_source}."
+    from guardian.report.text_report import printable
+
+    return f"{head} ({'; '.join(extras)}). Policy: {printable(result.policy_source)}."

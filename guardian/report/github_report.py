@@ -6,7 +6,7 @@ and ``,`` inside properties), so odd file names cannot break the command.
 
 from __future__ import annotations
 
-from guardian.report.text_report import summary
+from guardian.report.text_report import printable, summary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ def _data(text: str) -> str:
 
 
 def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
+    return _data(printable(text)).replace(":", "%3A").replace(",", "%2C")
 
 
 def render(result: Result, *, color: bool = False) -> str:
@@ -31,6 +31,6 @@ def render(result: Result, *, color: bool = False) -> str:
                 props.append(f"col={f.column}")
         props.append(f"title={_prop('guardian ' + f.rule)}")
         kind = "error" if f.severity == "error" else "warning"
-        lines.append(f"::{kind} {','.join(props)}::{_data(f.message)}")
+        lines.append(f"::{kind} {','.join(props)}::{_data(printable(f.message))}")
     lines.append(summary(result))
     return "\n".join(lines) + "\n"

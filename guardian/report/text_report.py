@@ -1,8 +1,9 @@
 """Text: ``path:line:col: rule-id message``, one finding a line, then a summary.
 
 Whole-file findings (line 0) print as ``path: rule-id message``. Control
-characters in paths (a newline in a file name) are escaped so one finding
-stays one line.
+and other unprintable characters in paths and messages (a newline in a file
+name, an escape sequence or a right-to-left override quoted from a file) are
+escaped, so one finding stays one line and a terminal receives no command.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ if TYPE_CHECKING:
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
 
 
-def printable(path: str) -> str:
-    if path.isprintable():
-        return path
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
+def printable(text: str) -> str:
+    """``text`` with every character a terminal could act on (C0 and C1
+    controls, format characters such as U+202E, lone surrogates from
+    non-UTF-8 bytes) written as a Python escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def location(finding: Finding) -> str:
@@ -39,7 +43,7 @@ def render(result: Result, *, color: bool = False) -> str:
     lines = []
     for f in result.findings:
         rule = paint(_RED if f.severity == "error" else _YELLOW, f.rule)
-        lines.append(f"{paint(_BOLD, location(f))}: {rule} {f.message}")
+        lines.append(f"{paint(_BOLD, location(f))}: {rule} {printable(f.message)}")
     lines.append(summary(result))
     return "\n".join(lines) + "\n"
 
@@ -67,4 +71,4 @@ def summary(result: Result) -> str:
     if fixable:
         extras.append(f"{fixable} fixable with `guardian fix`")
     tail = f" ({'; '.join(extras)})" if extras else ""
-    return f"{head}{tail}. Policy: {result.policy_source}."
+    return f"{head}{tail}. Policy: {printable(result.policy_source)}."
