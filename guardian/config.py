@@ -119,6 +119,8 @@ def _parse_toml(data: bytes, source: str) -> dict[str, object]:
         parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "", f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(source, "", "arrays or tables nested too deeply to read; flatten them") from None
     _store(cache, (data, parsed))
     return parsed
 
@@ -138,12 +140,17 @@ def _store(cache: str, value: tuple[bytes, dict[str, object]]) -> None:
         pass
 
 
+#: No policy file is read past this size.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
 def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise ConfigError(path, "", f"cannot read the file ({exc.strerror}); check the path") from None
+    from guardian.sources import read_file
+
+    data, why = read_file(path, max_size=MAX_CONFIG_BYTES, follow=True, limit_name="the policy file limit")
+    if data is None:
+        raise ConfigError(path, "", f"cannot use the file: {why}; check the path")
+    return data
 
 
 def guardian_table(data: dict[str, object], source: str) -> dict[str, object] | None:
@@ -162,10 +169,23 @@ def guardian_table(data: dict[str, object], source: str) -> dict[str, object] | 
     return table
 
 
+def may_name_guardian(data: bytes) -> bool:
+    """False only when ``data`` cannot hold a ``guardian`` key in any TOML
+    spelling. ``[tool.guardian]``, ``[tool . "guardian"]``, ``[tool]`` then
+    ``guardian = {...}`` and ``tool.guardian.x = 1`` all write the key's
+    letters as they are; only a basic string's ``\\u``/``\\U`` escapes can
+    hide them. Parsing every pyproject.toml would cost a hook the import of
+    ``tomllib``; this test costs two byte searches."""
+    return b"guardian" in data or b"\\u" in data or b"\\U" in data
+
+
 def holds_policy(data: bytes, source: str) -> bool:
     """Whether a configuration file's bytes hold a policy: any
-    ``.guardian.toml``, a ``pyproject.toml`` only with [tool.guardian]. A
-    file that does not parse counts, so that loading it reports why."""
+    ``.guardian.toml``, a ``pyproject.toml`` only with [tool.guardian] (in any
+    spelling TOML allows). A file that does not parse counts, so that loading
+    it reports why."""
+    if os.path.basename(source).rpartition(":")[2] == "pyproject.toml" and not may_name_guardian(data):
+        return False
     try:
         return guardian_table(_parse_toml(data, source), source) is not None
     except ConfigError:
@@ -185,9 +205,8 @@ def find_config(start: str) -> str | None:
             candidate = os.path.join(directory, name)
             if os.path.isfile(candidate):
                 if name == "pyproject.toml":
-                    if b"tool.guardian" not in _read(candidate):
-                        continue
-                    if guardian_table(_parse_toml(_read(candidate), candidate), candidate) is None:
+                    data = _read(candidate)
+                    if not may_name_guardian(data) or guardian_table(_parse_toml(data, candidate), candidate) is None:
                         continue
                 return candidate
         parent = os.path.dirname(directory)
@@ -222,26 +241,35 @@ def resolve_extend(name: str, from_source: str) -> tuple[dict[str, object], str]
     )
 
 
+#: Files an ``extend`` chain may hold; a longer one is surely a mistake.
+MAX_EXTEND_DEPTH = 32
+
+
 def _layers(
     table: dict[str, object],
     source: str,
     resolver: Callable[[str, str], tuple[dict[str, object], str]],
-    seen: tuple[str, ...] = (),
     *,
     default_extend: str = "default",
 ) -> list[tuple[_Settings, str]]:
     """This file's validated settings, then those of everything it extends."""
-    extend = table.get("extend", default_extend)
-    if not isinstance(extend, str):
-        raise ConfigError(source, "extend", 'must be a string: a shipped policy name, a .toml path, or "none"')
-    own = _validate({k: v for k, v in table.items() if k != "extend"}, source)
-    if extend == "none":
-        return [(own, source)]
-    if extend in seen:
-        raise ConfigError(source, "extend", f"{extend!r} extends itself (cycle: {' -> '.join((*seen, extend))})")
-    base_table, base_source = resolver(extend, source)
-    # A shipped or extended file starts from nothing unless it says otherwise.
-    return [(own, source), *_layers(base_table, base_source, resolver, (*seen, extend), default_extend="none")]
+    layers: list[tuple[_Settings, str]] = []
+    names: list[str] = []
+    while True:
+        extend = table.get("extend", default_extend)
+        if not isinstance(extend, str):
+            raise ConfigError(source, "extend", 'must be a string: a shipped policy name, a .toml path, or "none"')
+        layers.append((_validate({k: v for k, v in table.items() if k != "extend"}, source), source))
+        if extend == "none":
+            return layers
+        names.append(extend)
+        if len(layers) >= MAX_EXTEND_DEPTH:
+            raise ConfigError(source, "extend", f"the extend chain is longer than {MAX_EXTEND_DEPTH} files; shorten it")
+        table, base_source = resolver(extend, source)
+        if base_source in {src for _settings, src in layers}:
+            raise ConfigError(source, "extend", f"{extend!r} extends itself (cycle: {' -> '.join(names)})")
+        # A shipped or extended file starts from nothing unless it says otherwise.
+        source, default_extend = base_source, "none"
 
 
 def _str_list(value: object, source: str, key: str) -> list[str]:

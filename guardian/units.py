@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: The largest size a file system, git or SQLite can count (2**63 - 1).
+MAX_SIZE = (1 << 63) - 1
+
 _UNITS = {
     "b": 1,
     "kb": 1000,
@@ -27,6 +30,8 @@ def parse_size(value: object) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"a size cannot be negative ({value})")
+        if value > MAX_SIZE:
+            raise ValueError(f"a size of {value} bytes is more than any file can hold (at most {MAX_SIZE})")
         return value
     if not isinstance(value, str):
         raise ValueError(f'expected a size such as 1048576 or "1 MiB", got {type(value).__name__}')
@@ -43,7 +48,10 @@ def parse_size(value: object) -> int:
         raise ValueError(f'cannot read {value!r} as a size; write it like "1 MiB" or "500 KB"') from None
     if amount < 0 or amount != amount or amount == float("inf"):
         raise ValueError(f"a size must be a finite number of bytes, not {value!r}")
-    return int(amount * _UNITS[unit])
+    size = amount * _UNITS[unit]
+    if size > MAX_SIZE:  # also an infinite product, "1.0e308 TiB"
+        raise ValueError(f"{value!r} is more than any file can hold (at most {MAX_SIZE} bytes)")
+    return int(size)
 
 
 def format_size(n: int) -> str:
