@@ -646,6 +646,10 @@ class PatternList:
     def __len__(self) -> int:
         return len(self.patterns)
 
+    def cost(self) -> int:
+        """Patterns ``last_match`` may test one by one for a path."""
+        return len(self.patterns if self._others is None else self._others)
+
     def last_match(self, path: bytes, basename: bytes, is_dir: bool) -> Pattern | None:
         """The last pattern matching the path (negative ones included), or None."""
         candidates = self.patterns
@@ -744,6 +748,23 @@ class IgnoreTree:
                     above = _DirState(None, (*above.lists, own) if own else above.lists)
             self._dirs[current] = above
         return above
+
+    def patterns_above(self, directory: str) -> int:
+        """How many patterns a file in ``directory`` may be tested against one
+        by one: those of every .gitignore from the root down to it, less the
+        plain names and suffixes a list tests at once (a measure of work)."""
+        raw = _encode(directory.strip("/"))
+        root = self._lists.get(b"")
+        count = root.cost() if root is not None else 0
+        at = raw.find(b"/")
+        while raw:
+            found = self._lists.get(raw if at == -1 else raw[:at])
+            if found is not None:
+                count += found.cost()
+            if at == -1:
+                break
+            at = raw.find(b"/", at + 1)
+        return count
 
     def explain(self, path: str, is_dir: bool = False) -> Pattern | None:
         """The pattern deciding ``path``: what ``git check-ignore -v`` prints.

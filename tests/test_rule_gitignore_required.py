@@ -278,3 +278,41 @@ def test_messages_stay_on_one_line_and_encodable() -> None:
         finding.message.encode("utf-8")  # no lone surrogates
     gap = next(f for f in findings if f.path == ".gitignore")
     assert "`odd\\x0adir/`" in gap.message
+
+
+def _seconds(action: object) -> float:
+    import time
+
+    best = float("inf")
+    for _ in range(2):
+        started = time.perf_counter()
+        action()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_thousands_of_negations_are_surveyed_in_bounded_time_and_the_rest_is_reported() -> None:
+    # Each anchored negation names a directory to probe, and each probe
+    # tests every pattern above it: quadratic without a budget.
+    def files(n: int) -> dict[str, bytes]:
+        negations = "".join(f"!d{i}/*.zip\n" for i in range(n))
+        return {".gitignore": ("\n".join(SHIPPED) + "\n" + negations).encode()}
+
+    found = check(files(10_000), SHIPPED)
+    (unprobed,) = [f for f in found if "were not probed" in f.message]
+    assert unprobed.severity == "error" and unprobed.path == ".gitignore"
+    # What it could afford, it still checked: the first negation re-includes *.zip.
+    assert any("`*.zip` is not ignored in `d0/`" in f.message for f in found)
+    one = _seconds(lambda: check(files(1_000), SHIPPED))
+    ten = _seconds(lambda: check(files(10_000), SHIPPED))
+    assert ten < max(one, 0.01) * 40, (one, ten)  # about 10x; a quadratic survey took 100x
+
+
+def test_a_monorepo_with_thousands_of_gitignore_files_is_probed_everywhere() -> None:
+    files = {".gitignore": ("\n".join(SHIPPED) + "\nnode_modules/\n").encode()}
+    for i in range(2_000):
+        files[f"pkg{i % 20}/lib{i}/.gitignore"] = b"*.tmp\n/dist/\n__pycache__/\n!keep.tmp\n"
+    files["pkg3/lib1999/.gitignore"] = b"!*.zip\n"
+    found = check(files, SHIPPED)
+    assert not [f for f in found if "were not probed" in f.message]
+    assert any("`*.zip` is not ignored in `pkg3/lib1999/`" in f.message for f in found)

@@ -88,6 +88,8 @@ def parse_patterns(value: object) -> list[str]:
 
 #: Entries a memo holds before it starts afresh.
 _MEMO_LIMIT = 100_000
+#: Pattern tests one survey may make (a probe tests the patterns above it).
+_PROBE_BUDGET = 5_000_000
 
 
 def _is_gitignore(path: str) -> bool:
@@ -125,14 +127,16 @@ class _Gap:
 
 
 class _Root:
-    """What is known of the root .gitignore: its bytes, and whether a fix may rewrite it."""
+    """What is known of the root .gitignore: its bytes, whether a fix may
+    rewrite it, and how many directories the survey could not afford to probe."""
 
-    __slots__ = ("data", "why_not", "writable")
+    __slots__ = ("data", "unprobed", "why_not", "writable")
 
     def __init__(self, data: bytes, writable: bool, why_not: str = "") -> None:
         self.data = data
         self.writable = writable
         self.why_not = why_not
+        self.unprobed = 0
 
 
 def _show(text: str) -> str:
@@ -279,6 +283,21 @@ nothing for a file that is already tracked.
         tree = IgnoreTree(contents)
         present = {raw for _n, raw in parse_lines(root.data)}
         dirs = self._probe_dirs(contents)
+        # Every probe consults the patterns of the .gitignore files above it,
+        # and negations name more directories to probe: thousands of them
+        # could make the survey quadratic in the files' size. Past the
+        # budget the remaining directories are not probed, and a finding
+        # says so (the check fails closed rather than pass unchecked).
+        # Per directory: its own state, the probe in it, the probe once fixed.
+        budget = _PROBE_BUDGET // (3 * max(1, len(patterns)))
+        affordable = 0
+        for directory in dirs:
+            budget -= tree.patterns_above(directory) + 1
+            if budget < 0 and affordable >= 2:
+                break
+            affordable += 1
+        root.unprobed = len(dirs) - affordable
+        dirs = dirs[:affordable]
 
         gaps: list[_Gap] = []
         for pattern in patterns:
@@ -321,10 +340,8 @@ nothing for a file that is already tracked.
                     where = example_path(candidate, PROBE_STEM) if candidate.strip("/") else None
                     if where is not None:
                         named.add(f"{base}/{where}" if base else where)
-        for directory in [*holders, *sorted(named)]:
-            if directory not in dirs:
-                dirs.append(directory)
-        return dirs
+        # Root, new subdirectories, holders, named: in that order, each once.
+        return list(dict.fromkeys([*dirs, *holders, *sorted(named)]))
 
     # -- rule API -------------------------------------------------------------
     def check_repo(self, snapshot: Snapshot) -> Iterable[Finding]:
@@ -333,6 +350,15 @@ nothing for a file that is already tracked.
             return []
         gaps, root = self._survey(snapshot, patterns)
         findings = [self._gap_finding(gap, root) for gap in gaps]
+        if root.unprobed:
+            findings.append(
+                self.finding(
+                    GITIGNORE,
+                    f"{root.unprobed} directories that .gitignore files name or hold were not probed: the files hold "
+                    f"more patterns and negations than one check may test ({_PROBE_BUDGET:,} pattern tests); "
+                    "merge or remove negations so that every directory can be checked",
+                )
+            )
         findings.extend(self._tracked(snapshot, patterns))
         return findings
 
