@@ -36,5 +36,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 
 # One process: the workers run inside it and share its SQLite queue, so do not
-# add uvicorn --workers; run more containers only with a shared (Redis) queue.
-CMD ["uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--proxy-headers"]
+# run several; app.serve starts uvicorn with Guardian's limits (h11 with a
+# bound on request heads, a connection limit, keep-alive and shutdown timeouts).
+CMD ["python", "-m", "app.serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -15,6 +15,9 @@ REST requests besides blob fetches (``read`` in the call counter):
 
 That is 3 + ceil(changed / 100), within the 4 + ceil(changed / 100) target.
 Requests 2 to 4 run concurrently.
+
+The engine then runs in a worker process of ``app.pool``, under the
+``evaluation_timeout`` deadline, over what was fetched here.
 """
 
 from __future__ import annotations
@@ -24,15 +27,18 @@ import collections
 import dataclasses
 import math
 
-from app.snapshot import MAX_PR_FILES, BlobFetcher, GitHubSnapshot, TreeWalk, changed_entries, tree_entries
-from guardian.config import CONFIG_FILES, build_policy, holds_policy, load_policy_bytes
+from app.github import GitHubError
+from app.names import github_id, object_id
+from app.pool import PolicySource, Task
+from app.snapshot import MAX_PR_FILES, BlobFetcher, TreeWalk, changed_entries, tree_entries
+from guardian.config import CONFIG_FILES, Policy, build_policy, holds_policy, load_policy_bytes
 from guardian.errors import ConfigError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from app.github import CallCounter, GitHubClient
+    from app.pool import EvaluationPool
     from app.settings import Settings
-    from guardian.config import Policy
     from guardian.engine import Result
     from guardian.model import FileEntry
 
@@ -50,14 +56,20 @@ class PullRequest:
     html_url: str
 
     @classmethod
-    def from_api(cls, data: dict[str, object]) -> PullRequest:
+    def from_api(cls, data: dict[str, object]) -> PullRequest | None:
+        """The pull request of an API answer; None when its number or
+        commit ids are not ones GitHub gives (they go into request paths)."""
         head = data.get("head") if isinstance(data.get("head"), dict) else {}
         base = data.get("base") if isinstance(data.get("base"), dict) else {}
         assert isinstance(head, dict) and isinstance(base, dict)
+        number = github_id(data.get("number"))
+        head_sha, base_sha = object_id(head.get("sha")), object_id(base.get("sha"))
+        if number is None or not head_sha or not base_sha:
+            return None
         return cls(
-            number=int(data["number"]),  # type: ignore[call-overload]
-            head_sha=str(head.get("sha", "")),
-            base_sha=str(base.get("sha", "")),
+            number=number,
+            head_sha=head_sha,
+            base_sha=base_sha,
             base_ref=str(base.get("ref", "")),
             state=str(data.get("state", "open")),
             html_url=str(data.get("html_url", "")),
@@ -85,20 +97,24 @@ class Evaluation:
         return 4 + math.ceil(self.changed_files / 100)
 
 
+#: A parsed policy with what the evaluation process rebuilds it from, or why it cannot be used.
+_Cached = tuple[Policy, PolicySource] | ConfigError
+
+
 class PolicyCache:
     """Parsed policies by the blob id of the file they came from (LRU)."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._items: collections.OrderedDict[str, Policy | ConfigError] = collections.OrderedDict()
+        self._items: collections.OrderedDict[str, _Cached] = collections.OrderedDict()
 
-    def get(self, key: str) -> Policy | ConfigError | None:
+    def get(self, key: str) -> _Cached | None:
         item = self._items.get(key)
         if item is not None:
             self._items.move_to_end(key)
         return item
 
-    def put(self, key: str, value: Policy | ConfigError) -> None:
+    def put(self, key: str, value: _Cached) -> None:
         self._items[key] = value
         self._items.move_to_end(key)
         while len(self._items) > self.size:
@@ -121,7 +137,9 @@ async def find_pull_request(gh: GitHubClient, repo: str, installation: int, head
     ):
         for item in page:
             if isinstance(item, dict) and isinstance(item.get("head"), dict) and item["head"].get("sha") == head_sha:
-                return PullRequest.from_api(item)
+                found = PullRequest.from_api(item)
+                if found is not None:
+                    return found
     return None
 
 
@@ -143,27 +161,36 @@ async def open_pull_requests_at(gh: GitHubClient, repo: str, installation: int, 
         base_repo = base.get("repo")
         if isinstance(base_repo, dict) and str(base_repo.get("full_name", repo)).lower() != repo.lower():
             continue
-        found.append(PullRequest.from_api(item))
+        pr = PullRequest.from_api(item)
+        if pr is not None:
+            found.append(pr)
     return sorted(found, key=lambda pr: pr.number)
 
 
 async def get_pull_request(gh: GitHubClient, repo: str, installation: int, number: int) -> PullRequest:
-    data = await gh.get_json(f"/repos/{repo}/pulls/{number}", installation=installation)
-    assert isinstance(data, dict)
-    return PullRequest.from_api(data)
+    path = f"/repos/{repo}/pulls/{number}"
+    data = await gh.get_json(path, installation=installation)
+    pr = PullRequest.from_api(data) if isinstance(data, dict) else None
+    if pr is None:
+        raise GitHubError(502, "GET", path, "the answer has no valid number, head and base commit ids")
+    return pr
 
 
 class Evaluator:
-    def __init__(self, gh: GitHubClient, settings: Settings) -> None:
+    def __init__(self, gh: GitHubClient, settings: Settings, pool: EvaluationPool) -> None:
         self.gh = gh
         self.settings = settings
+        self.pool = pool
         self.policies = PolicyCache()
         #: pyproject.toml blobs without a [tool.guardian] table (LRU, as the policies).
         self._not_config: collections.OrderedDict[str, None] = collections.OrderedDict()
 
-    async def _policy(self, repo: str, installation: int, base_root: object, fetcher: BlobFetcher) -> Policy:
+    async def _policy(
+        self, repo: str, installation: int, base_root: object, fetcher: BlobFetcher
+    ) -> tuple[Policy, PolicySource]:
         """The base branch's policy: ``.guardian.toml``, else ``[tool.guardian]``
-        of ``pyproject.toml``, else the shipped default."""
+        of ``pyproject.toml``, else the shipped default; with the bytes it
+        came from, for the evaluation process."""
         items = base_root.get("tree") if isinstance(base_root, dict) else None
         root_files = {e.path: e for e in tree_entries(items if isinstance(items, list) else [])[0]}
         for name in CONFIG_FILES:
@@ -179,24 +206,29 @@ class Evaluator:
                 data = await fetcher.fetch(entry)
                 if data is None:
                     continue
-                if name == "pyproject.toml" and (b"tool.guardian" not in data or not holds_policy(data, name)):
+                # holds_policy knows every TOML spelling of [tool.guardian]
+                # (a search for the bytes "tool.guardian" misses quoted keys).
+                if name == "pyproject.toml" and not holds_policy(data, name):
                     self._not_config[key] = None
                     while len(self._not_config) > 1024:
                         self._not_config.popitem(last=False)
                     continue
                 try:
-                    cached = load_policy_bytes(data, name)
+                    cached = (load_policy_bytes(data, name), self._source(key, name, data))
                 except ConfigError as exc:
                     cached = exc
                 self.policies.put(key, cached)
             if isinstance(cached, ConfigError):
                 raise cached
-            return self._bounded(cached)
+            return self._bounded(cached[0]), cached[1]
         cached = self.policies.get("default")
         if cached is None or isinstance(cached, ConfigError):
-            cached = build_policy({}, "<no project configuration>")
+            cached = (build_policy({}, "<no project configuration>"), self._source("default", "", None))
             self.policies.put("default", cached)
-        return self._bounded(cached)
+        return self._bounded(cached[0]), cached[1]
+
+    def _source(self, key: str, name: str, data: bytes | None) -> PolicySource:
+        return PolicySource(key, name, data, max_content_size=self.settings.max_blob_bytes)
 
     def _bounded(self, policy: Policy) -> Policy:
         # Content rules never read more than the App's own bound.
@@ -204,9 +236,8 @@ class Evaluator:
         return policy
 
     async def evaluate(self, repo: str, installation: int, pr: PullRequest, calls: CallCounter) -> Evaluation:
-        from guardian import engine
-
-        loop = asyncio.get_running_loop()
+        """Fetch what the engine needs, then run it in the pool. Raises
+        ``app.pool.EvaluationTimeout`` when the engine ran past its deadline."""
         evaluation = Evaluation(pr=pr)
         fetcher = BlobFetcher(
             self.gh,
@@ -214,7 +245,6 @@ class Evaluator:
             installation,
             concurrency=self.settings.blob_concurrency,
             max_bytes=self.settings.max_blob_bytes,
-            loop=loop,
         )
         walk = TreeWalk(self.gh, repo, installation, max_requests=self.settings.max_tree_requests)
 
@@ -257,7 +287,7 @@ class Evaluator:
             evaluation.notes.append("GitHub truncated the head tree listing; it was read subtree by subtree.")
 
         try:
-            policy = await self._policy(repo, installation, base_root, fetcher)
+            policy, source = await self._policy(repo, installation, base_root, fetcher)
         except ConfigError as exc:
             evaluation.config_error = str(exc)
             evaluation.reads, evaluation.blobs = calls["read"], calls["blob"]
@@ -268,14 +298,16 @@ class Evaluator:
         checked = changed_entries(files, by_path)
         wanted = self._content_wanted(policy, checked, tree)
         blobs = await fetcher.fetch_all(wanted)
-        snapshot = GitHubSnapshot(
-            checked, tree, label=f"pull request #{pr.number} at {pr.head_sha[:12]}", blobs=blobs, fetch=fetcher
-        )
-        evaluation.result = await asyncio.to_thread(engine.run, snapshot, policy)
-        if snapshot.late_fetches:
-            evaluation.notes.append(f"{snapshot.late_fetches} blobs were fetched during the run (not prefetched).")
-        # The job's counter: the pull request lookup before this call counts too.
+        # The job's counter is complete before the engine runs: a deadline
+        # past this point still reports what the fetching cost.
         evaluation.reads, evaluation.blobs = calls["read"], calls["blob"]
+        label = f"pull request #{pr.number} at {pr.head_sha[:12]}"
+        reply = await self.pool.run(Task(source, checked, tree, blobs, label))
+        evaluation.result = reply.result
+        if reply.unforeseen:
+            evaluation.notes.append(
+                f"{reply.unforeseen} files a rule asked for were not fetched beforehand and were not read."
+            )
         return evaluation
 
     @staticmethod
@@ -300,28 +332,3 @@ class Evaluator:
             ]
             wanted.extend(ignores[:MAX_GITIGNORE_FILES])
         return wanted
-
-
-#: Files that make every shipped rule load what it loads lazily (parsers,
-#: pattern tables), so the first real evaluation does not stall the event loop.
-#: They hold, on purpose, what the rules look for.
-_WARM_UP_FILES = {
-    ".gitignore": b"*.bak\n!keep.bak\n",
-    "pkg/mod.py": b'import optimization_engine.core\nPATH = "C:\\\\data"\n',  # guardian: ignore[windows-path]
-    "pkg/broken.py": b"print 'optimization_engine'\n",
-    "conf/app.toml": b'entry = "optimization_engine.cli:main"\n',
-    "conf/app.json": b'{"module": "optimization_engine.core"}\n',
-    "conf/app.yaml": b"module: optimization_engine.core\n",
-    "conf/setup.cfg": b"[options.entry_points]\nx = optimization_engine.cli:main\n",
-    "tools/run.bat": b"copy C:\\data D:\\data\r\n",  # guardian: ignore[windows-path]
-    "notes.txt": b"see \\\\server\\share\n",  # guardian: ignore[windows-path]
-}
-
-
-def warm_up() -> None:
-    """Import and prime the policy core once (call it in a thread at start-up)."""
-    from guardian import engine
-    from guardian.model import MemorySnapshot
-
-    policy = build_policy({}, "<no project configuration>")
-    engine.run(MemorySnapshot(dict(_WARM_UP_FILES)), policy)

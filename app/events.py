@@ -13,13 +13,16 @@ Handled events and actions:
   only; re-running the combined ``guardian`` run re-checks them all.
 - ``installation`` and ``installation_repositories``: remembered or forgotten.
 
-Everything else is acknowledged and ignored.
+Everything else is acknowledged and ignored, and so is a delivery whose
+repository name, commit ids or numbers are not ones GitHub gives
+(``app.names``): they would go into request paths and the queue.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from app.names import github_id, is_login, is_repo_name, object_id
 from app.queue import JobSpec
 
 PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review", "edited")
@@ -51,14 +54,13 @@ def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_int = github_id
 
 
 def _repo_names(items: object) -> list[str]:
     if not isinstance(items, list):
         return []
-    return [name for item in items if (name := _str(_dict(item).get("full_name")))]
+    return [name for item in items if is_repo_name(name := _str(_dict(item).get("full_name")))]
 
 
 def decide(event: str, payload: dict[str, object]) -> Decision:
@@ -68,9 +70,12 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
     installation_id = _int(installation.get("id"))
     repository = _dict(payload.get("repository"))
     repo = _str(repository.get("full_name"))
-    account = _str(_dict(installation.get("account")).get("login"))
-    decision = Decision(installation=installation_id, account=account)
+    login = _str(_dict(installation.get("account")).get("login"))
+    decision = Decision(installation=installation_id, account=login if is_login(login) else "")
 
+    if event in ("installation", "installation_repositories") and installation_id is None:
+        decision.ignored = f"{event} payload without a valid installation id"
+        return decision
     if event == "installation":
         if action in INSTALLATION_ADD:
             decision.repos_added = _repo_names(payload.get("repositories"))
@@ -90,6 +95,9 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
         return decision
     if installation_id is None or not repo:
         decision.ignored = "no installation or repository in the payload"
+        return decision
+    if not is_repo_name(repo):
+        decision.ignored = "the repository's full_name is not an owner/name GitHub allows"
         return decision
 
     if event == "pull_request":
@@ -123,18 +131,17 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
             return decision
         run = _dict(payload.get("check_run"))
         own_pr = _pr_of_external_id(_str(run.get("external_id")))
-        if own_pr is not None and _str(run.get("head_sha")):
-            decision.specs.append(
-                JobSpec(repo, installation_id, _str(run.get("head_sha")), pr=own_pr, reason=f"{event}.{action}")
-            )
+        run_sha = object_id(run.get("head_sha"))
+        if own_pr is not None and run_sha:
+            decision.specs.append(JobSpec(repo, installation_id, run_sha, pr=own_pr, reason=f"{event}.{action}"))
             return decision
         suite = dict(_dict(run.get("check_suite")))
         for key in ("head_sha", "pull_requests"):
             if run.get(key):
                 suite[key] = run[key]
-    head_sha = _str(suite.get("head_sha"))
+    head_sha = object_id(suite.get("head_sha"))
     if not head_sha:
-        decision.ignored = f"{event} payload without head_sha"
+        decision.ignored = f"{event} payload without a valid head_sha"
         return decision
     repo_id = repository.get("id")
     reason = f"{event}.{action}"
@@ -156,7 +163,7 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
                     installation_id,
                     head_sha,
                     pr=number,
-                    base_sha=_str(base.get("sha")) or None,
+                    base_sha=object_id(base.get("sha")) or None,
                     base_ref=_str(base.get("ref")) or None,
                     reason=reason,
                     only_if_new=fresh_only,
@@ -171,7 +178,9 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
 def _pr_of_external_id(external_id: str) -> int | None:
     """The pull request a per-PR check run was written for (``"{job}:pr:{N}"``)."""
     _job, sep, number = external_id.rpartition(":pr:")
-    return int(number) if sep and number.isdigit() and len(number) < 10 else None
+    if not (sep and number.isascii() and number.isdigit() and len(number) < 10):
+        return None
+    return _int(int(number))
 
 
 def _pr_spec(
@@ -180,7 +189,7 @@ def _pr_spec(
     head = _dict(pr.get("head"))
     base = _dict(pr.get("base"))
     number = _int(pr.get("number"))
-    head_sha = _str(head.get("sha"))
+    head_sha = object_id(head.get("sha"))
     if number is None or not head_sha:
         return None
     return JobSpec(
@@ -188,7 +197,7 @@ def _pr_spec(
         installation,
         head_sha,
         pr=number,
-        base_sha=_str(base.get("sha")) or None,
+        base_sha=object_id(base.get("sha")) or None,
         base_ref=_str(base.get("ref")) or None,
         changed_files=_int(pr.get("changed_files")),
         reason=reason,

@@ -20,6 +20,9 @@ policy is explicit:
   done, and the caller looks before writing again.
 - Every answer's body is read as a stream and abandoned past a size bound
   (``max_response_bytes``, or the caller's own, e.g. a blob's): ``TooLarge``.
+- A path is sent only if each of its segments is plain (``app.names``): a
+  dot segment or an escape from a hostile name would otherwise be resolved
+  by the client into another endpoint, with the credential attached.
 
 The client remembers the last rate-limit headers per credential and waits
 before a request it knows would be refused.
@@ -37,6 +40,7 @@ import time
 import httpx
 
 from app import logs
+from app.names import is_safe_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -287,6 +291,9 @@ class GitHubClient:
             if not path.startswith(self.base_url + "/"):
                 raise GitHubError(0, method, path, "refusing to send credentials outside the API base URL")
             path = path[len(self.base_url) :]
+        if not is_safe_path(path.partition("?")[0]):
+            # 400: a name that cannot be sent will not become sendable on a retry.
+            raise GitHubError(400, method, path[:200], "refusing to send a request to a path with unsafe segments")
         key = f"inst:{installation}" if installation is not None else "app"
         counter = current_calls.get()
         attempt = 0

@@ -2,12 +2,17 @@
 
 - ``POST /webhook``: verify, record, acknowledge. The signature is checked
   over the raw bytes before anything is parsed; the job is in SQLite before
-  the 202 goes out; the work happens in ``app.worker``.
+  the 202 goes out; the work happens in ``app.worker``. Whoever can reach
+  the port can send anything, so the body must arrive within
+  ``body_timeout`` (else 408 and the connection is closed), a client that
+  hangs up mid-body is one INFO line, JSON nested past Python's recursion
+  limit is a 400, and payload fields are validated (``app.events``).
 - ``GET /healthz``: 200 while the queue's database answers.
 - ``GET /metrics``: Prometheus text.
 
-Run it with ``uvicorn --factory app.main:create_app`` (settings from the
-environment) or build it in code with ``create_app(Settings(...))``.
+Run it with ``python -m app.serve`` (settings from the environment; uvicorn
+with the server limits of ``app.serve``) or build it in code with
+``create_app(Settings(...))``.
 """
 
 from __future__ import annotations
@@ -22,9 +27,9 @@ import time
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.requests import ClientDisconnect
 
 from app import logs
-from app.evaluate import warm_up
 from app.events import EVENTS, decide
 from app.github import GitHubClient, read_bounded
 from app.metrics import Metrics
@@ -50,12 +55,16 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.strip().encode("ascii", "replace"))
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The raw body, or None as soon as it passes ``limit`` bytes."""
+async def _read_body(request: Request, limit: int, timeout: float) -> bytes | None:
+    """The raw body, or None as soon as it passes ``limit`` bytes. Raises
+    ``TimeoutError`` when it has not all arrived within ``timeout`` seconds
+    (a half-sent body would hold its connection and task for ever), and
+    ``ClientDisconnect`` when the client hangs up first."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return None
-    return await read_bounded(request.stream(), limit)
+    async with asyncio.timeout(timeout):
+        return await read_bounded(request.stream(), limit)
 
 
 def _parse_payload(body: bytes, content_type: str) -> dict[str, object] | None:
@@ -66,7 +75,8 @@ def _parse_payload(body: bytes, content_type: str) -> dict[str, object] | None:
 
             body = parse_qs(body.decode("utf-8"), strict_parsing=True)["payload"][0].encode("utf-8")
         data = json.loads(body)
-    except (ValueError, KeyError, UnicodeDecodeError):
+    except (ValueError, KeyError, UnicodeDecodeError, RecursionError):
+        # RecursionError: arrays or objects nested deeper than the parser recurses.
         return None
     return data if isinstance(data, dict) else None
 
@@ -111,9 +121,9 @@ def create_app(
         metrics.set_queue_depth(lambda: float(queue.depth()))
         runtime.queue, runtime.state, runtime.worker = queue, state, worker
         app.state.queue, app.state.state, app.state.worker = queue, state, worker
-        # Pay the core's import and parse costs now, not on the event loop
-        # while the first deliveries wait for their acknowledgement.
-        await asyncio.to_thread(warm_up)
+        # The evaluation processes import and prime the core now, not while
+        # the first pull request waits.
+        await worker.warm_up()
         gh.app_jwt()
         worker.start()
         log.info("guardian app started (API %s, %d workers)", settings.api_url, settings.workers)
@@ -150,7 +160,15 @@ def create_app(
     app.add_route("/webhook", webhook, methods=["POST"])
 
     async def _handle(request: Request, delivery: str, event: str) -> tuple[Response, str]:
-        body = await _read_body(request, settings.max_payload_bytes)
+        try:
+            body = await _read_body(request, settings.max_payload_bytes, settings.body_timeout)
+        except TimeoutError:
+            log.warning("body not received within %g s; connection closed", settings.body_timeout)
+            # Connection: close makes the server drop the connection with the answer.
+            return _answer(408, "the body did not arrive in time", close=True), "timeout"
+        except ClientDisconnect:
+            log.info("client disconnected before sending the whole body", extra={"event": event})
+            return _answer(400, "incomplete body"), "disconnected"
         if body is None:
             log.warning("payload over %d bytes refused", settings.max_payload_bytes, extra={"event": event})
             return _answer(413, "payload too large"), "too_large"
@@ -220,5 +238,6 @@ def create_app(
     return app
 
 
-def _answer(status: int, message: str) -> Response:
-    return JSONResponse({"message": message}, status_code=status)
+def _answer(status: int, message: str, *, close: bool = False) -> Response:
+    headers = {"Connection": "close"} if close else None
+    return JSONResponse({"message": message}, status_code=status, headers=headers)

@@ -18,12 +18,25 @@ them has one. A branch protection rule requiring ``guardian`` therefore
 never passes a pull request that fails its own base's policy: with a shared
 head, every pull request of that head must pass for ``guardian`` to pass.
 Each pull request keeps its own sticky comment with its own verdict.
+
+Hostile text. Paths, patterns, rule messages (which quote paths and
+patterns), config values and error messages come from the repository, so
+none of it is written as Markdown: each goes whole into one inline code span
+whose fence is longer than any run of backticks in it (or a fenced block,
+likewise), where GitHub shows ``@``, ``[``, ``!``, ``<``, ``&``, ``#`` and
+URLs as they are and links, mentions and references nothing. In a table
+cell the pipe is escaped too (GFM splits cells before it reads code spans);
+nowhere else. Annotations are plain text to GitHub and are sent as they are.
+Sizes: each variable part (the findings table, the list of files not read)
+has its own byte budget, so the policy line and the note about a changed
+configuration are always there; rows that do not fit are counted instead.
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
+import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,6 +52,14 @@ STATUS_LIMIT = 140
 ANNOTATIONS_PER_REQUEST = 50
 #: Findings listed in the summary and the comment (annotations carry them all).
 TOP_FINDINGS = 30
+#: UTF-8 bytes the findings table may take in the comment and in the summary,
+#: and the list of files not read in the summary: with the fixed text (a few
+#: kB, each value in it bounded) they stay under GitHub's limits.
+COMMENT_TABLE_BYTES = 50_000
+SUMMARY_TABLE_BYTES = 36_000
+SUMMARY_SKIPPED_BYTES = 12_000
+#: Characters of one path or message shown in a table cell.
+CELL_CHARS = 300
 
 
 def check_name(number: int, base_ref: str, *, shared: bool) -> str:
@@ -81,7 +102,7 @@ def combined_output(verdicts: list[tuple[int, str, str]]) -> dict[str, str]:
         "| Pull request | Check run | Conclusion |",
         "|---|---|---|",
     ]
-    lines += [f"| #{n} | {_cell(name)} | {c} |" for n, name, c in sorted(verdicts)]
+    lines += [f"| #{n} | {_code(name, table=True)} | {_word(c)} |" for n, name, c in sorted(verdicts)]
     return {"title": title[:255], "summary": _clip("\n".join(lines), SUMMARY_LIMIT)}
 
 
@@ -97,27 +118,62 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _cell(text: str, limit: int = 300) -> str:
-    """Text safe inside a Markdown table cell (no HTML, no pipes, one line)."""
+_BACKTICKS = re.compile(r"`+")
+_LINKABLE = re.compile(r"https://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
+_WORD = re.compile(r"[A-Za-z0-9-]+")
+
+
+def _code(text: str, *, table: bool = False, limit: int = CELL_CHARS) -> str:
+    """``text`` as one inline code span that GitHub shows as it is.
+
+    The fence is one backtick longer than the longest run in ``text``, so
+    nothing inside can close it; a space pads a text that starts or ends
+    with a backtick, or starts and ends with a space (CommonMark strips one
+    of each). Line breaks become spaces (a table row, a list item, is one
+    line). In a table cell ``|`` is escaped: GFM splits a row into cells
+    before it reads code spans, and shows ``\\|`` inside one as ``|``.
+    Nothing else is escaped: a code span shows ``&amp;`` as those five
+    characters.
+    """
+    text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # Backslashes stay: messages quote Windows paths inside code spans, where
-    # Markdown takes them literally. A pipe must be escaped even there (GFM tables).
-    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-
-
-def _code(text: str) -> str:
-    """An inline code span that survives backticks and newlines in ``text``."""
-    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
-    longest = 0
-    run = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
+    stripped = text.startswith(" ") and text.endswith(" ") and text.strip(" ") != ""
+    pad = " " if text.startswith("`") or text.endswith("`") or stripped or not text else ""
+    if table:
+        text = text.replace("|", "\\|")
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _word(text: str, *, table: bool = True) -> str:
+    """A rule id or conclusion (letters, digits, hyphens) as it is; anything else as code."""
+    return text if _WORD.fullmatch(text) else _code(text, table=table)
+
+
+def _fenced(text: str, limit: int = 2000) -> list[str]:
+    """``text`` as a fenced code block: lines of the block, fences included.
+    The fence is longer than any run of backticks in ``text``, so no line of
+    it closes the block early."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *text.split("\n"), fence]
+
+
+def _within(rows: list[str], budget: int) -> list[str]:
+    """The first ``rows`` whose UTF-8 size (each with its line break) fits ``budget``."""
+    kept: list[str] = []
+    used = 0
+    for row in rows:
+        used += len(row.encode("utf-8")) + 1
+        if used > budget:
+            break
+        kept.append(row)
+    return kept
 
 
 def _fits(text: str, limit: int) -> bool:
@@ -150,14 +206,16 @@ def headline(evaluation: Evaluation) -> str:
 
 def _policy_line(evaluation: Evaluation) -> str:
     pr = evaluation.pr
-    source = evaluation.policy_source or "the shipped default policy"
-    return f"Policy from the base branch {_code(pr.base_ref or pr.base_sha[:12])}: {_cell(source)}."
+    where = _code(pr.base_ref or pr.base_sha[:12], limit=200)
+    if not evaluation.policy_source:
+        return f"Policy from the base branch {where}: the shipped default policy."
+    return f"Policy from the base branch {where}: {_code(evaluation.policy_source)}."
 
 
 def _config_note(evaluation: Evaluation) -> list[str]:
     if not evaluation.config_changed:
         return []
-    names = ", ".join(_code(n) for n in evaluation.config_changed)
+    names = ", ".join(_code(n, limit=200) for n in evaluation.config_changed[:5])
     return [
         "",
         f"> **Note:** this pull request changes {names}. Guardian checks a pull request with the policy "
@@ -165,12 +223,15 @@ def _config_note(evaluation: Evaluation) -> list[str]:
     ]
 
 
-def _findings_table(findings: list[Finding], limit: int) -> list[str]:
-    lines = ["| File | Line | Rule | Message |", "|---|---:|---|---|"]
+def _findings_table(findings: list[Finding], limit: int, budget: int) -> tuple[list[str], int]:
+    """The table of the first ``limit`` findings, as many rows as fit in
+    ``budget`` bytes: (lines, rows shown)."""
+    rows = []
     for f in findings[:limit]:
-        where = _code(f.path) if f.path else "(repository)"
-        lines.append(f"| {where} | {f.line or ''} | {f.rule} | {_cell(f.message)} |")
-    return lines
+        where = _code(f.path, table=True) if f.path else "(repository)"
+        rows.append(f"| {where} | {f.line or ''} | {_word(f.rule)} | {_code(f.message, table=True)} |")
+    shown = _within(rows, budget)
+    return ["| File | Line | Rule | Message |", "|---|---:|---|---|", *shown], len(shown)
 
 
 def _rule_counts(findings: list[Finding]) -> list[str]:
@@ -178,7 +239,7 @@ def _rule_counts(findings: list[Finding]) -> list[str]:
     for f in findings:
         counts[f.rule][0 if f.severity == "error" else 1] += 1
     lines = ["| Rule | Errors | Warnings |", "|---|---:|---:|"]
-    lines.extend(f"| {rule} | {e} | {w} |" for rule, (e, w) in sorted(counts.items()))
+    lines.extend(f"| {_word(rule)} | {e} | {w} |" for rule, (e, w) in sorted(counts.items()))
     return lines
 
 
@@ -188,31 +249,35 @@ def check_summary(evaluation: Evaluation, *, annotated: int) -> str:
     lines = [f"Guardian checked pull request #{pr.number} at {_code(pr.head_sha[:12])}. {_policy_line(evaluation)}"]
     lines.extend(_config_note(evaluation))
     if evaluation.config_error:
-        lines += ["", "```", evaluation.config_error.replace("```", "'''")[:2000], "```", ""]
+        lines += ["", *_fenced(evaluation.config_error), ""]
         lines.append("Fix the configuration on the base branch; until then no pull request can be checked.")
     else:
         result = evaluation.result
         assert result is not None
         lines.append("")
+        rules = ", ".join(_word(rule, table=False) for rule in result.rules) or "none"
         lines.append(
             f"{_plural(evaluation.changed_files, 'changed file')}, {result.files_checked} checked by a file rule; "
-            f"rules: {', '.join(result.rules) or 'none'}."
+            f"rules: {rules}."
         )
         if result.findings:
             lines += ["", *_rule_counts(result.findings)]
-            top = min(len(result.findings), TOP_FINDINGS)
-            lines += ["", f"### Top findings ({top} of {len(result.findings)})", ""]
-            lines += _findings_table(result.findings, TOP_FINDINGS)
+            table, shown = _findings_table(result.findings, TOP_FINDINGS, SUMMARY_TABLE_BYTES)
+            lines += ["", f"### Top findings ({shown} of {len(result.findings)})", "", *table]
             unannotated = len(result.findings) - annotated
             if unannotated > 0:
                 lines += ["", f"{_plural(unannotated, 'finding')} not annotated (no file, or over the annotation cap)."]
         if result.suppressed:
             lines += ["", f"{_plural(result.suppressed, 'finding')} suppressed inline (`guardian: ignore`)."]
         if result.skipped:
+            rows = [f"- {_code(path)}: {_code(reason)}" for path, reason in result.skipped[:50]]
+            listed = _within(rows, SUMMARY_SKIPPED_BYTES)
             lines += ["", f"<details><summary>{_plural(len(result.skipped), 'file')} not read</summary>", ""]
-            lines += [f"- {_code(path)}: {_cell(reason)}" for path, reason in result.skipped[:50]]
+            lines += listed
+            if len(listed) < len(result.skipped):
+                lines += ["", f"…and {len(result.skipped) - len(listed)} more."]
             lines += ["", "</details>"]
-    lines += ["", *(f"- {_cell(note)}" for note in evaluation.notes)] if evaluation.notes else []
+    lines += ["", *(f"- {note}" for note in evaluation.notes)] if evaluation.notes else []
     lines += [
         "",
         "<details><summary>For operators</summary>",
@@ -227,11 +292,16 @@ def check_summary(evaluation: Evaluation, *, annotated: int) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
+    """``text`` if it fits, else its first whole lines and a note. The
+    budgets keep every report within its limit; this is the last guard, and
+    it never cuts inside a line, where it could leave a code span open and
+    the rest of that line live."""
     if _fits(text, limit):
         return text
     tail = "\n\n… (cut to fit GitHub's size limit)"
-    data = text.encode("utf-8")[: limit - len(tail.encode()) - 8]
-    return data.decode("utf-8", "ignore") + tail
+    room = limit - len(tail.encode("utf-8")) - 8
+    kept = _within(text.split("\n"), room)
+    return "\n".join(kept) + tail
 
 
 def annotations_for(evaluation: Evaluation, cap: int) -> list[dict[str, object]]:
@@ -286,14 +356,16 @@ def comment_body(evaluation: Evaluation) -> str:
     """The sticky comment. Nothing in it depends on the commit, so an
     unchanged result gives an unchanged body and no edit."""
     pr = evaluation.pr
-    checks = f"{pr.html_url}/checks" if pr.html_url else ""
-    link = f" Details in the [guardian check]({checks})." if checks else ""
+    checks = f"{pr.html_url}/checks"
+    # The address comes from GitHub's answer; only a plain https URL becomes a link.
+    link = f" Details in the [guardian check]({checks})." if _LINKABLE.fullmatch(checks) else ""
     lines = [COMMENT_MARKER]
     if evaluation.config_error:
         lines += [
             "### Guardian: configuration error",
             "",
-            f"The Guardian configuration on the base branch cannot be used: {_cell(evaluation.config_error, 1000)}",
+            "The Guardian configuration on the base branch cannot be used: "
+            + _code(evaluation.config_error, limit=1000),
         ]
     else:
         result = evaluation.result
@@ -306,9 +378,10 @@ def comment_body(evaluation: Evaluation) -> str:
             ]
         else:
             lines += [f"### Guardian: {headline(evaluation)}", "", f"{_policy_line(evaluation)}{link}", ""]
-            lines += _findings_table(result.findings, TOP_FINDINGS)
-            if len(result.findings) > TOP_FINDINGS:
-                lines += ["", f"…and {len(result.findings) - TOP_FINDINGS} more in the check run."]
+            table, shown = _findings_table(result.findings, TOP_FINDINGS, COMMENT_TABLE_BYTES)
+            lines += table
+            if len(result.findings) > shown:
+                lines += ["", f"…and {len(result.findings) - shown} more in the check run."]
             lines += [
                 "",
                 "<sub>A finding that is intended can be silenced with `guardian: ignore[rule-id]` on its line.</sub>",
@@ -326,7 +399,21 @@ def failure_output(error: str) -> dict[str, str]:
     return {
         "title": "Guardian could not finish",
         "summary": _clip(
-            f"Guardian could not evaluate this commit: {_cell(error, 2000)}\n\nUse **Re-run** to try again.",
+            f"Guardian could not evaluate this commit: {_code(error, limit=2000)}\n\nUse **Re-run** to try again.",
             SUMMARY_LIMIT,
+        ),
+    }
+
+
+def deadline_output(seconds: float) -> dict[str, str]:
+    """Check run output when the evaluation ran past its deadline and was stopped."""
+    return {
+        "title": f"Guardian stopped the evaluation after {seconds:g} s",
+        "summary": (
+            f"Checking this commit took longer than the {seconds:g} s the App allows one evaluation "
+            "(`GUARDIAN_EVALUATION_TIMEOUT`), so Guardian stopped it; nothing was checked. Very large "
+            "changed files with a finding on almost every line can take that long. The evaluation is not "
+            "retried on its own; use **Re-run** to try again, for instance once the operator has raised "
+            "the limit."
         ),
     }

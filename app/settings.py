@@ -8,6 +8,7 @@ its own fake GitHub.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 
 TYPE_CHECKING = False
@@ -29,7 +30,8 @@ class Settings:
     private_key: str = dataclasses.field(repr=False)
     api_url: str = "https://api.github.com"
     db_path: str = "guardian-app.sqlite3"
-    #: Jobs evaluated at the same time by one process.
+    #: Jobs handled at the same time by one process (their engine runs
+    #: take one of the ``evaluation_processes`` each).
     workers: int = 4
     commit_status: bool = True
     pr_comment: bool = True
@@ -58,6 +60,15 @@ class Settings:
     log_level: str = "INFO"
     #: How often (seconds) idle workers look for jobs whose retry time came.
     poll_interval: float = 2.0
+    #: Seconds the engine may spend on one evaluation; past that its process
+    #: is killed and the check run says so (no retry: Re-run tries again).
+    evaluation_timeout: float = 120.0
+    #: Worker processes that run evaluations (each one at a time; a job
+    #: waits for a free one, and the wait does not count against the deadline).
+    evaluation_processes: int = 2
+    #: Seconds a client may take to send a webhook body (GitHub gives up on
+    #: a delivery after 10): a slower one is answered 408 and disconnected.
+    body_timeout: float = 10.0
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line."""
@@ -110,6 +121,9 @@ _OPTIONAL: tuple[tuple[str, str, object], ...] = (
     ("max_tree_requests", "GUARDIAN_MAX_TREE_REQUESTS", _INT),
     ("log_level", "GUARDIAN_LOG_LEVEL", _log_level),
     ("poll_interval", "GUARDIAN_POLL_INTERVAL", _FLOAT),
+    ("evaluation_timeout", "GUARDIAN_EVALUATION_TIMEOUT", _FLOAT),
+    ("evaluation_processes", "GUARDIAN_EVALUATION_PROCESSES", _INT),
+    ("body_timeout", "GUARDIAN_BODY_TIMEOUT", _FLOAT),
 )
 
 #: Every variable the App reads, for the README and error messages.
@@ -177,10 +191,16 @@ def validate(settings: Settings) -> Settings:
         ("http_retries", 0),
         ("job_attempts", 1),
         ("max_response_bytes", 1024),
+        ("evaluation_processes", 1),
     ):
         if getattr(settings, name) < minimum:
             var = next(v for field, v, _parse in _OPTIONAL if field == name)
             raise SettingsError(f"{var}: must be at least {minimum}")
+    for name in ("evaluation_timeout", "body_timeout"):
+        value = getattr(settings, name)
+        if not (value > 0 and math.isfinite(value)):  # NaN fails too
+            var = next(v for field, v, _parse in _OPTIONAL if field == name)
+            raise SettingsError(f"{var}: must be a number of seconds above 0")
     if not settings.api_url.startswith(("http://", "https://")):
         raise SettingsError(f"GUARDIAN_GITHUB_API_URL: {settings.api_url!r} is not an http(s) URL")
     return dataclasses.replace(settings, api_url=settings.api_url.rstrip("/"))

@@ -1,10 +1,12 @@
 """A pull request head as a ``guardian`` snapshot, read from the GitHub API.
 
-The engine calls snapshot methods synchronously, so everything it will ask
-for is fetched asynchronously first (the head tree with blob sizes, the
-changed files, the blobs content rules will read, the ``.gitignore`` files)
-and the engine then runs in a thread over memory. A blob nobody foresaw is
-still served: the snapshot asks the event loop for it and waits.
+The engine calls snapshot methods synchronously, and it runs in a worker
+process that holds no credentials (``app.pool``), so everything it will ask
+for is fetched asynchronously first: the head tree with blob sizes, the
+changed files, the blobs content rules will read, the ``.gitignore`` files.
+A blob nobody foresaw is reported as not read, and counted, rather than
+fetched from inside the evaluation (whose deadline would then measure
+GitHub's latency, and whose process would need a token).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 
-from app.github import GitHubError, TooLarge, current_calls
+from app.github import GitHubError, TooLarge
+from app.names import is_object_id
 from guardian.model import MODE_SUBMODULE, FileEntry, Snapshot
 
 TYPE_CHECKING = False
@@ -28,7 +31,9 @@ _MAYBE_OLD_BLOB = ("renamed", "copied", "changed", "unchanged")
 
 
 class GitHubSnapshot(Snapshot):
-    """Changed files of a pull request (``files``) within its head tree (``tree()``)."""
+    """Changed files of a pull request (``files``) within its head tree (``tree()``),
+    with the blobs fetched for it (``blobs``: blob id -> bytes, None when
+    GitHub did not serve one)."""
 
     def __init__(
         self,
@@ -37,14 +42,13 @@ class GitHubSnapshot(Snapshot):
         *,
         label: str,
         blobs: dict[str, bytes | None],
-        fetch: BlobFetcher | None = None,
     ) -> None:
         self.files = files
         self._tree = tree
         self.label = label
         self.blobs = blobs
-        self._fetch = fetch
-        self.late_fetches = 0
+        #: Entries the engine asked for that were not fetched beforehand.
+        self.unforeseen = 0
 
     def tree(self) -> Sequence[FileEntry]:
         return self._tree
@@ -56,13 +60,15 @@ class GitHubSnapshot(Snapshot):
         for entry in entries:
             if entry.oid in self.blobs:
                 yield entry, self.blobs[entry.oid]
-            elif self._fetch is not None and not entry.is_submodule:
-                self.late_fetches += 1
-                data = self._fetch.fetch_from_thread(entry)
-                self.blobs[entry.oid] = data
-                yield entry, data
             else:
+                if not entry.is_submodule:
+                    self.unforeseen += 1
                 yield entry, None
+
+    def unread_reason(self, entry: FileEntry) -> str:
+        if entry.oid in self.blobs:
+            return "GitHub did not serve the blob (missing, refused or over the App's size bound)"
+        return "not fetched before the evaluation"
 
 
 class BlobFetcher:
@@ -77,23 +83,17 @@ class BlobFetcher:
         *,
         concurrency: int,
         max_bytes: int,
-        loop: asyncio.AbstractEventLoop,
     ) -> None:
         self.gh = gh
         self.repo = repo
         self.installation = installation
         self.max_bytes = max_bytes
-        self.loop = loop
         self._limit = asyncio.Semaphore(concurrency)
-        #: The job's request counter, for fetches made on the engine thread's behalf.
-        self._calls = current_calls.get()
-        #: How long the engine thread waits for one blob before doing without it.
-        self.thread_timeout = 120.0
 
     async def fetch(self, entry: FileEntry) -> bytes | None:
         """The blob's bytes; None when it is missing, refused or larger than
         ``max_bytes`` (whatever size the listing gave, the download stops there)."""
-        if entry.size > self.max_bytes or entry.is_submodule or not entry.oid:
+        if entry.size > self.max_bytes or entry.is_submodule or not is_object_id(entry.oid):
             return None
         async with self._limit:
             try:
@@ -133,20 +133,6 @@ class BlobFetcher:
             unique.setdefault(entry.oid, entry)
         results = await asyncio.gather(*(self.fetch(e) for e in unique.values()))
         return dict(zip(unique, results, strict=True))
-
-    def fetch_from_thread(self, entry: FileEntry) -> bytes | None:
-        """Called by the engine's thread for a blob nobody prefetched."""
-
-        async def fetch_for_job() -> bytes | None:
-            current_calls.set(self._calls)  # this task's context only
-            return await self.fetch(entry)
-
-        future = asyncio.run_coroutine_threadsafe(fetch_for_job(), self.loop)
-        try:
-            return future.result(timeout=self.thread_timeout)
-        except (TimeoutError, GitHubError):
-            future.cancel()
-            return None  # the engine reports the file as not read
 
 
 def tree_entries(items: list[object], prefix: str = "") -> tuple[list[FileEntry], list[tuple[str, str]]]:
@@ -191,6 +177,8 @@ class TreeWalk:
         self._limit = asyncio.Semaphore(8)
 
     async def _get(self, sha: str, *, recursive: bool) -> dict[str, object] | None:
+        if not is_object_id(sha):
+            return {}  # not a tree GitHub would name: nothing to list
         if self.requests >= self.max_requests:
             self.incomplete = True
             return None

@@ -18,7 +18,13 @@ Failures: a rate limit puts the job back until the limit resets; 5xx,
 timeouts and unexpected errors retry with backoff up to ``job_attempts``;
 a 4xx that retrying cannot fix (the repository is gone, a permission is
 missing) ends the job at once. A job that gives up completes its check run
-as failed, saying why and that Re-run tries again.
+as failed, saying why and that Re-run tries again. An evaluation that runs
+past ``evaluation_timeout`` (its process is killed, see ``app.pool``) ends
+the job at once too, never retried: the same input would only stop again.
+
+Repository names, commit ids and numbers read from GitHub's answers (the
+reconcile's repository listing, pull requests, check run and comment ids)
+are checked (``app.names``) before they go into a request path or the queue.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ import time
 from app import logs, report
 from app.evaluate import Evaluator, find_pull_request, get_pull_request, open_pull_requests_at
 from app.github import CallCounter, GitHubError, RateLimited, Unanswered, current_calls
+from app.names import github_id, is_repo_name, object_id
+from app.pool import EvaluationPool, EvaluationTimeout
 from app.queue import JobSpec
 
 TYPE_CHECKING = False
@@ -88,11 +96,17 @@ class Worker:
         self.state = state
         self.gh = gh
         self.metrics = metrics
-        self.evaluator = Evaluator(gh, settings)
+        self.pool = EvaluationPool(settings.evaluation_processes, settings.evaluation_timeout)
+        self.evaluator = Evaluator(gh, settings, self.pool)
         self.wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ------------------------------------------------------------
+
+    async def warm_up(self) -> None:
+        """Start the evaluation processes (each imports and primes the core),
+        so the first evaluation pays for neither."""
+        await self.pool.start()
 
     def start(self) -> None:
         recovered = self.queue.recover()
@@ -111,6 +125,7 @@ class Worker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.pool.close()
 
     def notify(self) -> None:
         self.wakeup.set()
@@ -187,6 +202,11 @@ class Worker:
             )
         except asyncio.CancelledError:
             raise
+        except EvaluationTimeout as exc:
+            # _process has completed the check run; the same input would stop again.
+            log.warning("job stopped: %s", exc, extra=extra)
+            self.queue.fail(job.id, _scrubbed(exc))
+            self.metrics.jobs.inc("stopped")
         except RateLimited as exc:
             self.queue.retry(job.id, exc.retry_at, _scrubbed(exc))
             self.metrics.jobs.inc("retried")
@@ -239,7 +259,12 @@ class Worker:
             self.queue.set_check_run(job.id, check_run_id)
             run.check_run_id = check_run_id
 
-        evaluation = await self.evaluator.evaluate(repo, inst, pr, calls)
+        try:
+            evaluation = await self.evaluator.evaluate(repo, inst, pr, calls)
+        except EvaluationTimeout as exc:
+            await self._complete(job, check_run_id, "failure", report.deadline_output(exc.seconds))
+            self.queue.set_verdict(job.id, pr.number, run.name, "failure")
+            raise
         sent = job.batches_sent if check_run_id == job.check_run_id else 0
         await self._complete_check_run(job, check_run_id, evaluation, already_sent=sent)
         self.queue.set_verdict(job.id, pr.number, run.name, report.conclusion(evaluation))
@@ -309,7 +334,10 @@ class Worker:
         )
         if found is not None:
             return found
-        return int(data["id"]), str(data.get("html_url") or "")
+        run_id = github_id(data.get("id"))
+        if run_id is None:
+            raise GitHubError(502, "POST", f"/repos/{job.repo}/check-runs", "the answer has no valid check run id")
+        return run_id, str(data.get("html_url") or "")
 
     async def _create_once(
         self,
@@ -367,7 +395,7 @@ class Worker:
             for item in page:
                 if not isinstance(item, dict) or item.get("external_id") != external_id:
                     continue
-                if item.get("status") == "completed" or not isinstance(item.get("id"), int):
+                if item.get("status") == "completed" or github_id(item.get("id")) is None:
                     continue
                 app = item.get("app")
                 if (
@@ -598,8 +626,8 @@ class Worker:
         )
         if found is not None:
             self.state.remember_comment(repo, pr.number, found[0], report.body_hash(found[1]))
-        else:
-            self.state.remember_comment(repo, pr.number, int(data["id"]), digest)
+        elif (created_id := github_id(data.get("id"))) is not None:
+            self.state.remember_comment(repo, pr.number, created_id, digest)
 
     async def _find_comment(self, repo: str, inst: int, number: int) -> tuple[int, str] | None:
         """Our earlier comment, found by its hidden marker (written by a bot)."""
@@ -610,8 +638,11 @@ class Worker:
                 if not isinstance(item, dict):
                     continue
                 body = item.get("body")
-                if isinstance(body, str) and report.COMMENT_MARKER in body and self._is_ours(item):
-                    return int(item["id"]), body
+                comment_id = github_id(item.get("id"))
+                if comment_id is None or not isinstance(body, str):
+                    continue
+                if report.COMMENT_MARKER in body and self._is_ours(item):
+                    return comment_id, body
         return None
 
     def _is_ours(self, comment: dict[str, object]) -> bool:
@@ -676,7 +707,9 @@ class Worker:
         async for repos in self.gh.paginate("/installation/repositories", installation=inst, key="repositories"):
             for repo_item in repos:
                 name = str(repo_item.get("full_name", "")) if isinstance(repo_item, dict) else ""
-                if not name:
+                if not is_repo_name(name):
+                    if name:
+                        log.warning("reconcile skipped a repository named %r: not a GitHub name", name[:200])
                     continue
                 async for pulls in self.gh.paginate(
                     f"/repos/{name}/pulls",
@@ -703,9 +736,9 @@ class Worker:
         head = pr.get("head") if isinstance(pr.get("head"), dict) else {}
         base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
         assert isinstance(head, dict) and isinstance(base, dict)
-        sha = str(head.get("sha") or "")
-        number = pr.get("number")
-        if not sha or not isinstance(number, int):
+        sha = object_id(head.get("sha"))
+        number = github_id(pr.get("number"))
+        if not sha or number is None:
             return None
         data = await self.gh.get_json(
             f"/repos/{repo}/commits/{sha}/check-runs",
@@ -724,7 +757,7 @@ class Worker:
             inst,
             sha,
             pr=number,
-            base_sha=str(base.get("sha") or "") or None,
+            base_sha=object_id(base.get("sha")) or None,
             base_ref=str(base.get("ref") or "") or None,
             reason="reconcile",
         )

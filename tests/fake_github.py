@@ -18,6 +18,15 @@ matching requests waiting until released.
 Webhook payload builders (``pull_request_event`` ...) give full payloads
 (``pull_request`` with ``head``, ``base``, ``repository``, ``installation``)
 and ``sign`` signs them as GitHub does.
+
+``AppEnv`` runs the App in-process under uvicorn with the server options
+of ``python -m app.serve``; ``serve_subprocess`` runs that very command.
+
+``render_markdown`` shows what GitHub makes of a comment or a check run
+summary: it renders with cmark-gfm (GitHub's own CommonMark fork, with its
+tables, autolinks and raw HTML) and says which elements, links and images
+came out, which text is code, and which text GitHub would still scan for
+mentions and references.
 """
 
 from __future__ import annotations
@@ -31,9 +40,13 @@ import hmac
 import http.server
 import itertools
 import json
+import os
 import pathlib
 import re
 import secrets
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -478,6 +491,8 @@ class FakeGitHub:
         self.requests: list[Recorded] = []
         #: Recursive tree listings with more entries than this are truncated.
         self.truncate_trees_over: int | None = None
+        #: More repository objects ``/installation/repositories`` lists (e.g. with hostile names).
+        self.extra_listed_repos: dict[int, list[Json]] = {}
         self.rate_remaining = 5000
         self._faults: list[_Fault] = []
         self._holds: list[_Hold] = []
@@ -674,6 +689,7 @@ class FakeGitHub:
             return 401, {}, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
         if req.method == "GET" and req.path == "/installation/repositories":
             repos = [self.repos[n].repo_object() for n in self.installations.get(installation, [])]
+            repos += self.extra_listed_repos.get(installation, [])
             return 200, {}, {"total_count": len(repos), "repositories": repos}
         match = re.match(r"^/repos/([^/]+/[^/]+)(/.*)$", req.path)
         if not match or match.group(1) not in self.repos:
@@ -1015,6 +1031,78 @@ class FakeGitHub:
         return {k: v for k, v in run.items() if k not in ("annotations", "updates", "annotation_batches")}
 
 
+# -- what GitHub shows ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Rendered:
+    html: str
+    #: Every element in the output, raw HTML included.
+    tags: set[str]
+    links: list[str]
+    images: list[str]
+    #: The text of each code span and block, as the reader sees it (entities decoded).
+    code: list[str]
+    #: Text outside code and links: where GitHub turns ``@name`` into a
+    #: mention, ``#1`` into a reference and a bare URL into a link.
+    live_text: str
+    #: HTML comments.
+    comments: list[str]
+    #: Text that sits in an HTML attribute (alt, title, href...).
+    attributes: list[str]
+
+
+def render_markdown(markdown: str) -> Rendered:
+    """``markdown`` rendered as GitHub renders it (raw HTML kept, to see all of it)."""
+    import html.parser
+
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    output = cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+    found = Rendered(output, set(), [], [], [], "", [], [])
+    live: list[str] = []
+    code: list[list[str]] = []
+    inert = ("code", "pre", "a")
+    stack: list[str] = []
+
+    class Walker(html.parser.HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.tags.add(tag)
+            found.attributes.extend(value or "" for _name, value in attrs)
+            if tag == "a":
+                found.links.append(dict(attrs).get("href") or "")
+            if tag == "img":
+                found.images.append(dict(attrs).get("src") or "")
+            if tag in ("img", "br", "hr", "input"):
+                return  # void elements have no end tag
+            stack.append(tag)
+            if tag == "code":
+                code.append([])
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in stack:
+                while stack.pop() != tag:
+                    pass
+            if tag == "code" and code:
+                found.code.append("".join(code.pop()))
+
+        def handle_data(self, data: str) -> None:
+            if "code" in stack and code:
+                code[-1].append(data)
+            elif not any(t in inert for t in stack):
+                live.append(data)
+
+        def handle_comment(self, data: str) -> None:
+            found.comments.append(data)
+
+    walker = Walker(convert_charrefs=True)
+    walker.feed(output)
+    walker.close()
+    found.live_text = "".join(live)
+    return found
+
+
 # -- webhook payloads ----------------------------------------------------------------
 
 
@@ -1128,24 +1216,29 @@ def make_key() -> tuple[str, object]:
 
 
 class AppServer:
-    """The App served by a real uvicorn server on a free loopback port, in a thread."""
+    """The App served by a real uvicorn server on a free loopback port, in a
+    thread, with the server options ``python -m app.serve`` uses."""
 
     def __init__(self, app: FastAPI) -> None:
         import socket
 
         import uvicorn
 
+        from app.serve import server_options
+
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        self.host, self.port = self.sock.getsockname()[:2]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, **{**server_options(), "log_level": "warning"})
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def __enter__(self) -> AppServer:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        # Start-up waits for the evaluation processes to be warm.
+        deadline = time.monotonic() + 60
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the App did not start")
@@ -1156,6 +1249,56 @@ class AppServer:
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
+
+
+def serve_subprocess(
+    env: AppEnv, tmp_path: pathlib.Path, *, stderr: int | None = None, **variables: str
+) -> tuple[subprocess.Popen[bytes], str, socket.socket]:
+    """The App as production runs it, ``python -m app.serve``, in its own
+    process on a loopback socket, with ``env``'s settings as ``GUARDIAN_*``
+    variables (and ``variables`` on top): (process, URL, socket), once
+    ``/healthz`` answers."""
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(env.settings.private_key)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
+    environment.update(
+        GUARDIAN_WEBHOOK_SECRET=SECRET,
+        GUARDIAN_APP_ID=env.settings.app_id,
+        GUARDIAN_PRIVATE_KEY_PATH=str(key_file),
+        GUARDIAN_GITHUB_API_URL=env.fake.url,
+        GUARDIAN_DB_PATH=env.settings.db_path,
+        GUARDIAN_RETRY_BACKOFF="0.01",
+        GUARDIAN_POLL_INTERVAL="0.05",
+        GUARDIAN_RECONCILE_LIMIT="0",
+        GUARDIAN_LOG_LEVEL="WARNING",
+    )
+    environment.update(variables)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.serve", "--fd", str(sock.fileno())],
+        cwd=ROOT,
+        env=environment,
+        pass_fds=[sock.fileno()],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if stderr is None else stderr,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait(10)
+            sock.close()
+            raise AssertionError("the App subprocess did not start")
+        time.sleep(0.05)
+    return proc, url, sock
 
 
 def deliver(

@@ -368,35 +368,27 @@ def test_commit_status_and_comment_can_be_switched_off(tmp_path: Path) -> None:
         assert env.fake.calls(pattern=r"/issues/") == []
 
 
-def test_a_blob_nobody_prefetched_is_fetched_when_the_engine_asks(env: AppEnv) -> None:
-    import asyncio
-
-    from app.github import CallCounter, GitHubClient, current_calls
-    from app.metrics import Metrics
-    from app.snapshot import BlobFetcher, GitHubSnapshot
+def test_a_blob_nobody_fetched_beforehand_is_reported_as_not_read() -> None:
+    # The engine runs in a process without credentials: it reads what was
+    # fetched for it and names the rest, never asking GitHub itself.
+    from app.snapshot import GitHubSnapshot
+    from guardian import engine
+    from guardian.config import build_policy
     from guardian.model import FileEntry
     from tests.fake_github import blob_sha
 
-    repo, _base, _head = env.repo_with_pr({"notes/late.txt": b"fetched late\n"})
-    entry = FileEntry("notes/late.txt", 13, "100644", blob_sha(b"fetched late\n"))
-    calls = CallCounter()
-
-    async def read() -> list[tuple[str, bytes | None]]:
-        current_calls.set(calls)
-        client = GitHubClient(env.settings, Metrics())
-        try:
-            fetcher = BlobFetcher(
-                client, repo.full_name, 1, concurrency=2, max_bytes=1000, loop=asyncio.get_running_loop()
-            )
-            snapshot = GitHubSnapshot([entry], [entry], label="t", blobs={}, fetch=fetcher)
-            # The engine runs in a thread and reads synchronously.
-            pairs = await asyncio.to_thread(lambda: list(snapshot.read_many([entry])))
-            return [(e.path, data) for e, data in pairs]
-        finally:
-            await client.aclose()
-
-    assert asyncio.run(read()) == [("notes/late.txt", b"fetched late\n")]
-    assert calls["blob"] == 1
+    fetched = FileEntry("src/a.py", 32, "100644", blob_sha(b"import optimization_engine.core\n"))
+    unforeseen = FileEntry("src/b.py", 32, "100644", blob_sha(b"import optimization_engine.cli\n"))
+    snapshot = GitHubSnapshot(
+        [fetched, unforeseen],
+        [fetched, unforeseen],
+        label="t",
+        blobs={fetched.oid: b"import optimization_engine.core\n"},
+    )
+    result = engine.run(snapshot, build_policy({}, "<no project configuration>"))
+    assert [f.path for f in result.findings if f.rule == "forbidden-import"] == ["src/a.py"]
+    assert result.skipped == [("src/b.py", "not fetched before the evaluation")]
+    assert snapshot.unforeseen == 1
 
 
 def test_a_github_enterprise_api_url_with_a_path_prefix_works(tmp_path: Path) -> None:

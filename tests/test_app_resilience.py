@@ -3,21 +3,15 @@ a killed process, and the start-up reconcile. Real HTTP both ways."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.logs import SCRUBBER
 from tests.fake_github import (
-    ROOT,
     SECRET,
     AppEnv,
     Json,
@@ -26,6 +20,7 @@ from tests.fake_github import (
     deliver,
     installation_event,
     pull_request_event,
+    serve_subprocess,
     wait_for,
 )
 
@@ -201,51 +196,11 @@ def test_tokens_are_refreshed_a_minute_before_they_expire(tmp_path: Path) -> Non
 # -- a killed process ----------------------------------------------------------------
 
 
-def _serve_subprocess(env: AppEnv, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, socket.socket]:
-    key_file = tmp_path / "app.pem"
-    key_file.write_text(env.settings.private_key)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    variables = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
-    variables.update(
-        GUARDIAN_WEBHOOK_SECRET=SECRET,
-        GUARDIAN_APP_ID=env.settings.app_id,
-        GUARDIAN_PRIVATE_KEY_PATH=str(key_file),
-        GUARDIAN_GITHUB_API_URL=env.fake.url,
-        GUARDIAN_DB_PATH=env.settings.db_path,
-        GUARDIAN_RETRY_BACKOFF="0.01",
-        GUARDIAN_POLL_INTERVAL="0.05",
-        GUARDIAN_RECONCILE_LIMIT="0",
-        GUARDIAN_LOG_LEVEL="WARNING",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--fd", str(sock.fileno())],
-        cwd=ROOT,
-        env=variables,
-        pass_fds=[sock.fileno()],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError("the App subprocess did not start")
-        time.sleep(0.05)
-    return proc, url, sock
-
-
 def test_a_killed_workers_job_completes_after_restart(tmp_path: Path) -> None:
     with AppEnv(str(tmp_path / "app.sqlite3"), serve=False) as env:
         repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY, "data/cache.sqlite": b"db"})
         held = env.fake.hold("GET", r"/pulls/1/files$")
-        proc, url, sock = _serve_subprocess(env, tmp_path)
+        proc, url, sock = serve_subprocess(env, tmp_path)
         try:
             response = deliver(env.client, url, SECRET, "pull_request", pull_request_event(repo, 1, "opened"))
             assert response.status_code == 202
@@ -258,7 +213,7 @@ def test_a_killed_workers_job_completes_after_restart(tmp_path: Path) -> None:
         held.release.set()
         assert repo.check_runs[0]["status"] == "in_progress"
 
-        proc, url, sock = _serve_subprocess(env, tmp_path)
+        proc, url, sock = serve_subprocess(env, tmp_path)
         try:
             run = env.wait_completed(repo, head)
             wait_for(lambda: len(repo.bot_comments(1)) == 1)
@@ -281,7 +236,7 @@ def test_a_job_killed_between_annotation_batches_sends_each_annotation_once(tmp_
         repo, _base, head = env.repo_with_pr({"src/legacy.py": lines})
         # The first batch goes through; the process dies while the second is in flight.
         held = env.fake.hold("PATCH", r"/check-runs/\d+$", after=1, discard=True)
-        proc, url, sock = _serve_subprocess(env, tmp_path)
+        proc, url, sock = serve_subprocess(env, tmp_path)
         try:
             deliver(env.client, url, SECRET, "pull_request", pull_request_event(repo, 1, "opened"))
             assert held.arrived.wait(10)
@@ -292,7 +247,7 @@ def test_a_job_killed_between_annotation_batches_sends_each_annotation_once(tmp_
         held.release.set()
         assert len(repo.check_runs[0]["annotations"]) == 50
 
-        proc, url, sock = _serve_subprocess(env, tmp_path)
+        proc, url, sock = serve_subprocess(env, tmp_path)
         try:
             run = env.wait_completed(repo, head)
         finally:
@@ -371,9 +326,8 @@ def test_no_answer_is_read_past_its_bound(tmp_path: Path) -> None:
                 with pytest.raises(TooLarge, match="larger than 4,096 bytes"):
                     # The blob as JSON: base64 of 120 kB.
                     await client.get_json(f"/repos/{repo.full_name}/git/blobs/{blob_sha(big)}", installation=1)
-                loop = asyncio.get_running_loop()
-                small = BlobFetcher(client, repo.full_name, 1, concurrency=2, max_bytes=1000, loop=loop)
-                ample = BlobFetcher(client, repo.full_name, 1, concurrency=2, max_bytes=len(big), loop=loop)
+                small = BlobFetcher(client, repo.full_name, 1, concurrency=2, max_bytes=1000)
+                ample = BlobFetcher(client, repo.full_name, 1, concurrency=2, max_bytes=len(big))
                 return await small.fetch(unknown), await ample.fetch(unknown)
             finally:
                 await client.aclose()

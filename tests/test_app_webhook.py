@@ -195,11 +195,16 @@ def test_settings_refuse_to_start_without_a_webhook_secret_and_say_which_variabl
         )
 
 
-def test_uvicorn_refuses_to_start_without_a_webhook_secret(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["app.serve", "--port", "0"], ["uvicorn", "--factory", "app.main:create_app", "--port", "0"]],
+    ids=["app.serve", "uvicorn-factory"],
+)
+def test_the_server_refuses_to_start_without_a_webhook_secret(tmp_path: Path, command: list[str]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
     env.update(GUARDIAN_APP_ID="1", GUARDIAN_PRIVATE_KEY="x", GUARDIAN_DB_PATH=str(tmp_path / "db"))
     proc = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", "0"],
+        [sys.executable, "-m", *command],
         cwd=ROOT,
         env=env,
         capture_output=True,
