@@ -39,8 +39,7 @@ if TYPE_CHECKING:
     from app.github import CallCounter, GitHubClient
     from app.pool import EvaluationPool
     from app.settings import Settings
-    from guardian.engine import Result
-    from guardian.model import FileEntry
+    from guardian.model import FileEntry, Result
 
 #: How many ``.gitignore`` files a repository rule may read per evaluation.
 MAX_GITIGNORE_FILES = 500

@@ -41,8 +41,7 @@ if TYPE_CHECKING:
     import multiprocessing.context
 
     from guardian.config import Policy
-    from guardian.engine import Result
-    from guardian.model import FileEntry
+    from guardian.model import FileEntry, Result
 
 #: What the process imports before it is forked: the core, so forking a
 #: replacement costs milliseconds.

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from guardian.config import Policy
-    from guardian.engine import Result
-    from guardian.model import Snapshot
+    from guardian.model import Result, Snapshot
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 DEFAULT_BASELINE = ".guardian-baseline.json"
@@ -389,7 +388,9 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
             merged.skipped.extend(result.skipped)
             merged.label += f", {result.label}"
     if merged is None:
-        merged = engine.Result()
+        from guardian.model import Result
+
+        merged = Result()
         merged.policy_source = policy.source
         merged.label = "nothing to push"
     return merged

@@ -110,18 +110,16 @@ def register(
 
 
 def _policy_at_head(root: str, select: Sequence[str] | None, ignore: Sequence[str]) -> Policy:
-    """The policy HEAD's tree holds (``.guardian.toml``, else ``[tool.guardian]``
-    in ``pyproject.toml``), as the GitHub App reads a base branch's; the
-    shipped default without either."""
+    """The policy HEAD's tree holds, as the GitHub App reads a base
+    branch's; the shipped default without one."""
     from guardian import git
-    from guardian.config import CONFIG_FILES, build_policy, holds_policy, load_policy_bytes
+    from guardian.config import CONFIG_FILES, build_policy, find_policy_file, load_policy_bytes
 
     names = [f"HEAD:{name}" for name in CONFIG_FILES]
     found = dict(git.CatFile(root).read_many(names)) if git.resolve("HEAD", root) else {}
-    for name in names:
-        data = found.get(name)
-        if data is not None and holds_policy(data, name):
-            return load_policy_bytes(data, name, select=select, ignore=ignore)
+    policy = find_policy_file(lambda name: found.get(f"HEAD:{name}"))
+    if policy is not None:
+        return load_policy_bytes(policy[1], f"HEAD:{policy[0]}", select=select, ignore=ignore)
     return build_policy({}, "<no project configuration>", select=select, ignore=ignore)
 
 

@@ -31,7 +31,7 @@ from guardian.units import parse_size
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Generator, Iterable
 
     from guardian.rules.base import Rule
 
@@ -184,7 +184,9 @@ def holds_policy(data: bytes, source: str) -> bool:
     ``.guardian.toml``, a ``pyproject.toml`` only with [tool.guardian] (in any
     spelling TOML allows). A file that does not parse counts, so that loading
     it reports why."""
-    if os.path.basename(source).rpartition(":")[2] == "pyproject.toml" and not may_name_guardian(data):
+    if os.path.basename(source).rpartition(":")[2] != "pyproject.toml":
+        return True
+    if not may_name_guardian(data):
         return False
     try:
         return guardian_table(_parse_toml(data, source), source) is not None
@@ -192,8 +194,37 @@ def holds_policy(data: bytes, source: str) -> bool:
         return True
 
 
-def find_config(start: str) -> str | None:
-    """The nearest ``.guardian.toml`` or ``pyproject.toml`` with ``[tool.guardian]``.
+def policy_file() -> Generator[str, bytes | None, tuple[str, bytes] | None]:
+    """Which file of one directory holds its policy, one question at a time.
+
+    Yields a file name (``.guardian.toml``, then ``pyproject.toml``) and is
+    sent that file's bytes, or None when the directory has no such regular
+    file; returns (name, bytes) of the file holding the policy, or None.
+    Every place that looks for a policy drives this one lookup with its own
+    reader: a directory on disk, a commit's tree, the base branch through
+    GitHub's API (which awaits each answer).
+    """
+    for name in CONFIG_FILES:
+        data = yield name
+        if data is not None and holds_policy(data, name):
+            return name, data
+    return None
+
+
+def find_policy_file(read: Callable[[str], bytes | None]) -> tuple[str, bytes] | None:
+    """``policy_file`` driven by ``read`` (a file name -> its bytes or None)."""
+    lookup = policy_file()
+    try:
+        name = next(lookup)
+        while True:
+            name = lookup.send(read(name))
+    except StopIteration as done:
+        found: tuple[str, bytes] | None = done.value
+        return found
+
+
+def _find_config(start: str) -> tuple[str, bytes] | None:
+    """(path, bytes) of the nearest directory's policy file.
 
     Looks in ``start`` and its parents, stopping at the repository root (a
     directory holding ``.git``, or a bare repository) so a policy never leaks
@@ -201,19 +232,25 @@ def find_config(start: str) -> str | None:
     """
     directory = os.path.abspath(start)
     while True:
-        for name in CONFIG_FILES:
+
+        def read(name: str, directory: str = directory) -> bytes | None:
             candidate = os.path.join(directory, name)
-            if os.path.isfile(candidate):
-                if name == "pyproject.toml":
-                    data = _read(candidate)
-                    if not may_name_guardian(data) or guardian_table(_parse_toml(data, candidate), candidate) is None:
-                        continue
-                return candidate
+            return _read(candidate) if os.path.isfile(candidate) else None
+
+        found = find_policy_file(read)
+        if found is not None:
+            return os.path.join(directory, found[0]), found[1]
         parent = os.path.dirname(directory)
         bare = os.path.isfile(os.path.join(directory, "HEAD")) and os.path.isdir(os.path.join(directory, "objects"))
         if bare or os.path.exists(os.path.join(directory, ".git")) or parent == directory:
             return None
         directory = parent
+
+
+def find_config(start: str) -> str | None:
+    """The nearest ``.guardian.toml`` or ``pyproject.toml`` with ``[tool.guardian]``."""
+    found = _find_config(start)
+    return found[0] if found is not None else None
 
 
 # -- merging and validation -----------------------------------------------
@@ -397,11 +434,11 @@ def load_policy(
 ) -> Policy:
     """The policy for a checkout: ``config`` if given, else the nearest
     project configuration, else the shipped default."""
-    found = config or find_config(start)
-    path = _shown(found) if found else None
-    if path is None:
+    found = (config, _read(config)) if config else _find_config(start)
+    if found is None:
         return build_policy({}, "<no project configuration>", select=select, ignore=ignore)
-    table = guardian_table(_parse_toml(_read(path), path), path)
+    path, data = _shown(found[0]), found[1]
+    table = guardian_table(_parse_toml(data, path), path)
     if table is None:
         if config:
             raise ConfigError(path, "tool.guardian", "no [tool.guardian] table; add one or pass a .guardian.toml")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from guardian.model import Result
 from guardian.rules.base import is_binary
 
 TYPE_CHECKING = False
@@ -18,33 +19,6 @@ if TYPE_CHECKING:
     from guardian.config import Policy
     from guardian.model import FileEntry, Finding, Snapshot
     from guardian.rules.base import Rule
-
-
-class Result:
-    """What a run found, and what it did not look at and why."""
-
-    def __init__(self) -> None:
-        self.findings: list[Finding] = []
-        self.suppressed = 0
-        self.baselined = 0
-        #: Baseline entries that no longer match anything: (rule, path, text).
-        self.stale: list[dict[str, object]] = []
-        self.files_checked = 0
-        #: Files a content rule skipped: (path, reason).
-        self.skipped: list[tuple[str, str]] = []
-        self.rules: list[str] = []
-        #: The configured severity of each rule that ran.
-        self.severities: dict[str, str] = {}
-        self.policy_source = ""
-        self.label = ""
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "error")
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "warning")
 
 
 #: Guardian's own files: they name what the rules look for, by design.

@@ -1812,7 +1812,7 @@ def as_dict(result: HistoryResult) -> dict[str, object]:
 
 def as_sarif(result: HistoryResult) -> dict[str, object]:
     """SARIF from the shared renderer, each result carrying its history."""
-    from guardian.engine import Result
+    from guardian.model import Result
     from guardian.report.sarif_report import as_dict as sarif_dict
 
     plain = Result()

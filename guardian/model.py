@@ -1,4 +1,4 @@
-"""The data every surface shares: files under check, findings, snapshots.
+"""The data every surface shares: files under check, findings, snapshots, results.
 
 Plain classes with ``__slots__`` rather than dataclasses: this module sits on
 the hook's start-up path and ``dataclasses`` costs more to import than all of
@@ -184,3 +184,30 @@ class MemorySnapshot(Snapshot):
     def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:
         for entry in entries:
             yield entry, self._contents.get(entry.path)
+
+
+class Result:
+    """What a run found, and what it did not look at and why."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.suppressed = 0
+        self.baselined = 0
+        #: Baseline entries that no longer match anything: (rule, path, text).
+        self.stale: list[dict[str, object]] = []
+        self.files_checked = 0
+        #: Files a content rule skipped: (path, reason).
+        self.skipped: list[tuple[str, str]] = []
+        self.rules: list[str] = []
+        #: The configured severity of each rule that ran.
+        self.severities: dict[str, str] = {}
+        self.policy_source = ""
+        self.label = ""
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")

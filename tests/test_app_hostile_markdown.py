@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 
 from app import report
 from app.evaluate import Evaluation, PullRequest
-from guardian.engine import Result
-from guardian.model import Finding
+from guardian.model import Finding, Result
 from tests.fake_github import AppEnv, Rendered, pull_request_event, render_markdown, wait_for
 
 #: Every hostile name carries this, so any of it outside code is found.

@@ -18,8 +18,7 @@ from app.github import GitHubClient, GitHubError
 from app.metrics import Metrics
 from app.queue import JobSpec, SqliteQueue
 from app.settings import Settings
-from guardian.engine import Result
-from guardian.model import Finding
+from guardian.model import Finding, Result
 from tests.fake_github import render_markdown
 
 PR = PullRequest(7, "a" * 40, "b" * 40, "main", "open", "https://github.com/acme/atomizer/pull/7")

@@ -395,8 +395,7 @@ def test_a_resumed_job_completes_its_check_run_even_with_fewer_batches(tmp_path:
     from app.queue import JobSpec, SqliteQueue
     from app.state import SqliteState
     from app.worker import Worker
-    from guardian.engine import Result
-    from guardian.model import Finding
+    from guardian.model import Finding, Result
 
     with AppEnv(str(tmp_path / "app.sqlite3"), serve=False) as env:
         repo, base, head = env.repo_with_pr({"src/solver.py": BAD_PY})

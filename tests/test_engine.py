@@ -7,6 +7,7 @@ import pytest
 
 from guardian import engine, sources
 from guardian.config import load_policy
+from guardian.model import Result
 from tests.conftest import Repo
 
 
@@ -23,7 +24,7 @@ def _repo_with_findings(repo: Repo) -> Repo:
     return repo
 
 
-def _run(repo: Repo, jobs: int) -> engine.Result:
+def _run(repo: Repo, jobs: int) -> Result:
     policy = load_policy(start=str(repo.path))
     return engine.run(sources.IndexSnapshot(str(repo.path), all_files=True), policy, jobs=jobs)
 

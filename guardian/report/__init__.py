@@ -8,7 +8,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guardian.engine import Result
+    from guardian.model import Result
 
 FORMATS = ("text", "json", "sarif", "github")
 

@@ -10,7 +10,7 @@ from guardian.report.text_report import printable, summary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guardian.engine import Result
+    from guardian.model import Result
 
 
 def _data(text: str) -> str:

@@ -8,8 +8,7 @@ from guardian.report import json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guardian.engine import Result
-    from guardian.model import Finding
+    from guardian.model import Finding, Result
 
 SCHEMA_VERSION = 1
 

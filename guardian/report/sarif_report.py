@@ -16,7 +16,7 @@ from guardian.rules import rule_class
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guardian.engine import Result
+    from guardian.model import Result
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
