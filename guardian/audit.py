@@ -22,7 +22,7 @@ import os
 
 from guardian import git
 from guardian.errors import GuardianError
-from guardian.report import json_text
+from guardian.output import json_text
 from guardian.sources import read_file
 from guardian.units import format_size
 
@@ -464,7 +464,7 @@ def _unicode_ok() -> bool:
 
 
 def _tree_lines(report: AuditReport, depth: int, unicode: bool) -> list[str]:
-    from guardian.report.text_report import printable
+    from guardian.output import printable
 
     total = report.tree.totals.bytes or 1
     rows: list[tuple[str, DirNode | None, str]] = [(report.label.rstrip("/") + "/", report.tree, "")]
@@ -506,7 +506,8 @@ def _tree_lines(report: AuditReport, depth: int, unicode: bool) -> list[str]:
 
 
 def render_text(report: AuditReport, *, depth: int = 3, color: bool = False) -> str:
-    from guardian.report.text_report import plural, printable
+    from guardian.output import printable
+    from guardian.report.text_report import plural
 
     bold, red, green, reset = ("\033[1m", "\033[31m", "\033[32m", "\033[0m") if color else ("",) * 4
     unicode = _unicode_ok()
@@ -576,7 +577,7 @@ def render_text(report: AuditReport, *, depth: int = 3, color: bool = False) -> 
 
 
 def _md(text: str) -> str:
-    from guardian.report.text_report import printable
+    from guardian.output import printable
 
     return printable(text).replace("|", "\\|").replace("`", "'")
 

@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _shown(message: str) -> str:
     """An error as a terminal may show it: a configuration key or a path in
     it may hold escape sequences."""
-    from guardian.report.text_report import printable
+    from guardian.output import printable
 
     return printable(message)
 
@@ -360,7 +360,7 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
     policy = _policy(args, os.getcwd())
     baseline = None
     if use_baseline and getattr(args, "baseline", None):
-        from guardian.baseline import Baseline
+        from guardian.accept import Baseline
 
         baseline = Baseline.load(args.baseline)
     skip = set(engine.OWN_FILES)
@@ -400,7 +400,8 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from guardian.report import emit, render, use_color
+    from guardian.output import emit
+    from guardian.report import render, use_color
 
     result = _run(args)
     color = args.format == "text" and not args.output and use_color(sys.stdout)
@@ -421,13 +422,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from guardian.baseline import Baseline
+    from guardian.accept import Baseline
 
     result = _run(args, use_baseline=False)
     baseline = Baseline.from_findings(result.findings)
-    from guardian.fixer import write_atomic
+    from guardian.output import write_output
 
-    write_atomic(args.output, baseline.dumps().encode("utf-8"))
+    write_output(args.output, baseline.dumps().encode("utf-8"))
     sys.stdout.write(
         f"Wrote {len(result.findings)} findings ({len(baseline.entries)} entries) to {args.output}; "
         f"use it with `guardian check --baseline {args.output}`.\n"
@@ -438,8 +439,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def cmd_fix(args: argparse.Namespace) -> int:
     from guardian import engine, git
     from guardian.fixer import replace_if_unchanged
+    from guardian.output import printable
     from guardian.report import render, use_color
-    from guardian.report.text_report import printable
     from guardian.rules.base import Rule
     from guardian.sources import WorktreeSnapshot
 

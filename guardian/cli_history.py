@@ -135,7 +135,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         policy = load_policy(args.config, start=os.getcwd(), select=args.select, ignore=args.ignore)
     baseline = None
     if args.baseline:
-        from guardian.baseline import Baseline
+        from guardian.accept import Baseline
 
         baseline = Baseline.load(args.baseline)
     display = progress.Progress("history", "commits", enabled=progress.wanted(quiet=args.quiet))
@@ -153,7 +153,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     finally:
         display.close()
 
-    from guardian.report import emit, use_color
+    from guardian.output import emit
+    from guardian.report import use_color
 
     color = args.format == "text" and not args.output and use_color(sys.stdout)
     emit(history.render(result, args.format, color=color), args.output)
@@ -161,28 +162,27 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.output:
         notes.append(f"{history.summary(result)} Report written to {args.output}.")
     if args.write_baseline:
-        from guardian.baseline import Baseline
-        from guardian.fixer import write_atomic
+        from guardian.accept import Baseline
+        from guardian.output import write_output
 
         recorded = Baseline.from_findings(f for item in result.findings for f in item.per_path())
-        write_atomic(args.write_baseline, recorded.dumps().encode("utf-8"))
+        write_output(args.write_baseline, recorded.dumps().encode("utf-8"))
         notes.append(
             f"Recorded {len(result.findings)} findings in {args.write_baseline}; "
             f"use it with `guardian history --baseline {args.write_baseline}`."
         )
     if args.purge_script:
-        from guardian.fixer import write_atomic
+        from guardian.output import write_output
 
         if result.large:
-            write_atomic(args.purge_script, history.purge_script(result, root).encode("utf-8"))
-            os.chmod(args.purge_script, 0o755)
+            write_output(args.purge_script, history.purge_script(result, root).encode("utf-8"), mode=0o755)
             notes.append(
                 f"Wrote {args.purge_script}: it removes {len(result.large)} blobs with git filter-repo and "
                 "REWRITES HISTORY; read its header before running it."
             )
         else:
             notes.append(f"No blob over the size limit: {args.purge_script} not written.")
-    from guardian.report.text_report import printable
+    from guardian.output import printable
 
     for note in notes:
         sys.stderr.write(f"guardian: {printable(note)}\n")
@@ -225,7 +225,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
     finally:
         display.close()
-    from guardian.report import emit, use_color
+    from guardian.output import emit
+    from guardian.report import use_color
 
     color = args.format == "text" and not args.output and use_color(sys.stdout)
     emit(audit_module.render(report, args.format, depth=args.depth, color=color), args.output)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 
+from guardian.accept import is_suppressed as is_suppressed  # until forbidden_import imports accept
+from guardian.accept import split_suppressed
 from guardian.model import Result
 from guardian.rules.base import is_binary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guardian.baseline import Baseline
+    from guardian.accept import Baseline
     from guardian.config import Policy
     from guardian.model import FileEntry, Finding, Snapshot
     from guardian.rules.base import Rule
@@ -90,12 +92,7 @@ def run(
                 findings.extend(rule.check_repo(snapshot))
 
     # 5. What the project accepted: inline suppressions, then the baseline.
-    kept = []
-    for finding in findings:
-        if is_suppressed(finding):
-            result.suppressed += 1
-        else:
-            kept.append(finding)
+    kept, result.suppressed = split_suppressed(findings)
     if baseline is not None:
         checked_paths = {entry.path for entry, _m, _c in plan}
         tree_paths = {entry.path for entry in snapshot.tree()} if snapshot.has_tree else None
@@ -161,21 +158,3 @@ def _check_contents_in_two(
     if isinstance(theirs_result, BaseException):
         raise theirs_result
     return findings + theirs_result[0], skipped + theirs_result[1]
-
-
-def is_suppressed(finding: Finding) -> bool:
-    """``guardian: ignore`` or ``guardian: ignore[rule-a, rule-b]`` on the
-    line (any case, any spacing around the colon)."""
-    text = finding.line_text.lower()
-    start = text.find("guardian")
-    while start != -1:
-        rest = text[start + len("guardian") :].lstrip()
-        if rest.startswith(":") and (rest := rest[1:].lstrip()).startswith("ignore"):
-            rest = rest[len("ignore") :]
-            if not rest.startswith("["):
-                return True
-            ids = rest[1 : rest.find("]")] if "]" in rest else ""
-            if finding.rule in (part.strip() for part in ids.split(",")):
-                return True
-        start = text.find("guardian", start + 1)
-    return False

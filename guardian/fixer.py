@@ -9,7 +9,6 @@ it was read, or a read-only one, is left as it is.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 
@@ -17,30 +16,17 @@ from guardian.errors import GuardianError
 
 
 def write_atomic(path: str, data: bytes) -> None:
+    """``path`` rewritten atomically, keeping its permissions; never through
+    a symbolic link."""
+    from guardian.output import replace_file
+
     if os.path.islink(path):
         raise GuardianError(f"{path}: is a symlink; Guardian does not write through symlinks, fix it by hand")
-    directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
         mode = 0o644
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.guardian-{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise GuardianError(f"{path}: cannot write it ({exc.strerror}); nothing was changed") from None
+    replace_file(path, data, mode)
 
 
 def replace_if_unchanged(path: str, expected: bytes | None, data: bytes) -> str:

@@ -46,7 +46,7 @@ import threading
 from guardian import git
 from guardian.errors import GitError, GuardianError
 from guardian.model import ERROR, WARNING, FileEntry, Finding
-from guardian.report import json_text
+from guardian.output import json_text
 from guardian.sources import GitSnapshot
 from guardian.units import format_size
 
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import IO
 
-    from guardian.baseline import Baseline
+    from guardian.accept import Baseline
     from guardian.config import Policy
     from guardian.progress import Progress
     from guardian.rules.base import Rule
@@ -588,7 +588,7 @@ class _Pass:
         #: Missing blobs the content reader met, and versions of them seen.
         self._missing_oids: set[bytes] = set()
         self.missing_versions = 0
-        from guardian.engine import is_suppressed
+        from guardian.accept import is_suppressed
 
         self._is_suppressed = is_suppressed
 
@@ -1592,7 +1592,7 @@ def _fill_commits(root: str, findings: list[HistoryFinding], scan: _Pass) -> Non
 
 
 def _apply_baseline(result: HistoryResult, baseline: Baseline) -> list[HistoryFinding]:
-    from guardian.baseline import fingerprints
+    from guardian.accept import fingerprints
 
     known = {str(e.get("fingerprint")) for e in baseline.entries}
     kept = []
@@ -1836,14 +1836,15 @@ def as_sarif(result: HistoryResult) -> dict[str, object]:
 
 
 def _short_list(items: Sequence[str], limit: int = _MAX_SHOWN_PATHS) -> str:
-    from guardian.report.text_report import printable
+    from guardian.output import printable
 
     shown = ", ".join(printable(p) for p in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def render_text(result: HistoryResult, *, color: bool = False) -> str:
-    from guardian.report.text_report import location, plural, printable
+    from guardian.output import printable
+    from guardian.report.text_report import location, plural
 
     red, yellow, bold, dim, reset = ("\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m") if color else ("",) * 5
     lines: list[str] = []
@@ -1917,6 +1918,6 @@ def summary(result: HistoryResult) -> str:
         extras.append(f"{plural(len(result.skipped), 'blob')} over max-content-size skipped")
     if result.missing_count:
         extras.append(f"{plural(result.missing_count, 'missing object')}")
-    from guardian.report.text_report import printable
+    from guardian.output import printable
 
     return f"{head} ({'; '.join(extras)}). Policy: {printable(result.policy_source)}."

@@ -84,7 +84,7 @@ def test_an_accepted_budget_overage_stays_accepted_when_the_size_changes(clean_r
 
 
 def test_entries_written_before_numbers_were_left_out_still_match(clean_repo: Repo) -> None:
-    from guardian.baseline import Baseline, _earlier_fingerprint, fingerprint
+    from guardian.accept import Baseline, _earlier_fingerprint, fingerprint
     from guardian.model import Finding
 
     finding = Finding("dir-budget", "tools", "tools/ holds 3.0 KiB (3000 bytes), over its 1.0 KiB budget")

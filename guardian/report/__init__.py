@@ -4,7 +4,6 @@ nothing here decides anything. One module per format, imported on demand."""
 from __future__ import annotations
 
 import os
-import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,35 +18,6 @@ def use_color(stream: object) -> bool:
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
-
-
-def emit(text: str, output: str | None) -> None:
-    """A report to ``output`` (written atomically) or to standard output.
-
-    File names that are not UTF-8 reach us as surrogates; they go out as the
-    bytes git holds, whatever the terminal's encoding."""
-    data = text.encode("utf-8", "surrogateescape")
-    if output:
-        from guardian.fixer import write_atomic
-
-        write_atomic(output, data)
-    else:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-
-
-def json_text(value: object) -> str:
-    """Indented JSON, UTF-8 where possible; a file name that is not UTF-8 is
-    written with ``\\u`` escapes, so the document stays valid JSON."""
-    import json
-
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(value, indent=2, ensure_ascii=True)
-    return text + "\n"
 
 
 def render(result: Result, fmt: str, *, color: bool = False) -> str:

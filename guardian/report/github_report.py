@@ -6,7 +6,8 @@ and ``,`` inside properties), so odd file names cannot break the command.
 
 from __future__ import annotations
 
-from guardian.report.text_report import printable, summary
+from guardian.output import printable
+from guardian.report.text_report import summary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

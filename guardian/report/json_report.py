@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from guardian import __version__
-from guardian.baseline import fingerprint
-from guardian.report import json_text
+from guardian.accept import fingerprint
+from guardian.output import json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

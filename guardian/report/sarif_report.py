@@ -10,8 +10,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from guardian import __version__
-from guardian.baseline import fingerprint
-from guardian.report import json_text
+from guardian.accept import fingerprint
+from guardian.output import json_text
 from guardian.rules import rule_class
 
 TYPE_CHECKING = False

@@ -8,20 +8,13 @@ escaped, so one finding stays one line and a terminal receives no command.
 
 from __future__ import annotations
 
+from guardian.output import printable
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from guardian.model import Finding, Result
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
-
-
-def printable(text: str) -> str:
-    """``text`` with every character a terminal could act on (C0 and C1
-    controls, format characters such as U+202E, lone surrogates from
-    non-UTF-8 bytes) written as a Python escape."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def location(finding: Finding) -> str:

@@ -1,8 +1,14 @@
-"""Baselines: findings a project has accepted for now.
+"""What a project accepted: inline suppressions and the baseline.
 
-An entry is a content fingerprint: the rule, the path and the offending line
-with its whitespace normalised (or, for findings about a whole file or
-directory, the message with its numbers left out, so that an accepted
+Every surface asks here, after the engine judged and before a report shows
+anything, so a finding hidden in one place is hidden in all of them.
+
+**Inline**: ``guardian: ignore`` (or ``guardian: ignore[rule-a, rule-b]``)
+on the offending line.
+
+**Baseline**: an entry is a content fingerprint: the rule, the path and the
+offending line with its whitespace normalised (or, for findings about a whole
+file or directory, the message with its numbers left out, so that an accepted
 oversized file or directory stays accepted when its size changes). Line
 numbers and commit ids are left out on purpose, so an entry survives edits
 elsewhere in the file and a rebase. When the same line occurs several times,
@@ -19,7 +25,8 @@ from guardian.errors import GuardianError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    import re
+    from collections.abc import Iterable, Sequence
 
     from guardian.model import Finding
 
@@ -117,9 +124,15 @@ class Baseline:
         return cls(entries, path)
 
     def dumps(self) -> str:
-        from guardian.report import json_text
+        from guardian.output import json_text
 
         return json_text({"version": BASELINE_VERSION, "entries": self.entries})
+
+    def accepts_any(self, findings: Iterable[Finding]) -> bool:
+        """Whether an entry matches one of ``findings`` (the same finding under
+        each path history stored it under), whatever the counts."""
+        known = {str(e.get("fingerprint")) for e in self.entries}
+        return any(key in known for f in findings for key in fingerprints(f))
 
     def filter(
         self, findings: list[Finding], checked_paths: set[str], tree_paths: set[str] | None = None
@@ -155,3 +168,41 @@ class Baseline:
             if judged(str(e.get("path"))) and used.get(str(e["fingerprint"]), 0) < int(e.get("count", 1))  # type: ignore[call-overload]
         ]
         return kept, hidden, stale
+
+
+# -- inline suppressions ------------------------------------------------------------
+
+
+def is_suppressed(finding: Finding) -> bool:
+    """``guardian: ignore`` or ``guardian: ignore[rule-a, rule-b]`` on the
+    line (any case, any spacing around the colon)."""
+    text = finding.line_text.lower()
+    if "guardian" not in text:
+        return False
+    for found in _marker().finditer(text):
+        if found.group(1) is None:
+            return True
+        # Rule ids are short: a "]" this far at most, so that a line of many
+        # markers costs no more than its length.
+        close = text.find("]", found.end(), found.end() + _MAX_IDS)
+        if close != -1 and finding.rule in (part.strip() for part in text[found.end() : close].split(",")):
+            return True
+    return False
+
+
+_MAX_IDS = 512
+_MARKERS: list[re.Pattern[str]] = []
+
+
+def _marker() -> re.Pattern[str]:
+    if not _MARKERS:
+        import re
+
+        _MARKERS.append(re.compile(r"guardian\s*:\s*ignore(\[)?"))
+    return _MARKERS[0]
+
+
+def split_suppressed(findings: Sequence[Finding]) -> tuple[list[Finding], int]:
+    """(the findings no inline suppression hides, how many were hidden)."""
+    kept = [f for f in findings if not is_suppressed(f)]
+    return kept, len(findings) - len(kept)
