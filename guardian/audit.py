@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 
-from guardian import git
 from guardian.errors import GuardianError
+from guardian.git import process, queries
 from guardian.output import json_text
 from guardian.sources import read_file
 from guardian.units import format_size
@@ -167,8 +167,8 @@ def _extension(name: str) -> str:
 
 def _ls(root: str, args: Sequence[str], directory: str) -> list[str]:
     spec = [f":(top,literal){directory}"] if directory else []
-    out = git.git(["ls-files", "-z", *args, "--", *spec], root).stdout
-    return [git.decode_path(p) for p in out.split(b"\0") if p]
+    out = process.run(["ls-files", "-z", *args, "--", *spec], root).stdout
+    return [process.decode_path(p) for p in out.split(b"\0") if p]
 
 
 def _walk(top: str, report: AuditReport) -> Iterator[tuple[str, str, os.stat_result, bool]]:
@@ -223,11 +223,11 @@ def _lfs_paths(root: str, tracked: Sequence[str]) -> set[str]:
     if not uses_lfs or not tracked:
         return set()
     data = "\0".join(tracked).encode("utf-8", "surrogateescape") + b"\0"
-    out = git.git(["check-attr", "-z", "--stdin", "filter"], root, input=data).stdout.split(b"\0")
+    out = process.run(["check-attr", "-z", "--stdin", "filter"], root, input=data).stdout.split(b"\0")
     found = set()
     for i in range(0, len(out) - 2, 3):
         if out[i + 2] == b"lfs":
-            found.add(git.decode_path(out[i]))
+            found.add(process.decode_path(out[i]))
     return found
 
 
@@ -258,7 +258,7 @@ def audit_directory(
     if not os.path.isdir(directory):
         raise GuardianError(f"{directory}: not a directory; audit a directory of the checkout")
     real = os.path.realpath(directory)
-    root = os.path.realpath(git.toplevel(real))
+    root = os.path.realpath(queries.toplevel(real))
     rel = os.path.relpath(real, root).replace(os.sep, "/")
     if rel == "." or rel == "":
         rel = ""

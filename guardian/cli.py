@@ -294,7 +294,7 @@ def _policy(args: argparse.Namespace, start: str) -> Policy:
 def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
     """(base, head) pairs being pushed: pre-commit's environment, or the
     lines git writes to a pre-push hook's standard input."""
-    from guardian import git
+    from guardian.git import queries
 
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
     if to_ref:
@@ -315,14 +315,15 @@ def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
             continue  # a branch deletion pushes nothing
         # A remote tip this clone has never fetched (someone pushed since)
         # cannot be a base: judge what no remote-tracking ref has yet.
-        known = remote_sha.strip("0") and git.resolve(remote_sha, root) is not None
+        known = remote_sha.strip("0") and queries.resolve(remote_sha, root) is not None
         ranges.append((remote_sha if known else None, local_sha))
     return ranges
 
 
 def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
     """The snapshots a check covers."""
-    from guardian import git, sources
+    from guardian import sources
+    from guardian.git import queries
 
     if args.paths and (args.all_files or args.rev_range or args.pre_push):
         raise GuardianError("PATHs go with --staged or alone, not with --all-files, --rev-range or --pre-push")
@@ -330,11 +331,11 @@ def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
         # Paths are reported (and matched by exclude patterns) relative to the
         # repository's root when they are in one, as every other mode does.
         try:
-            base = git.toplevel(os.getcwd())
+            base = queries.toplevel(os.getcwd())
         except GuardianError:
             base = os.getcwd()
         return [sources.DiskSnapshot(args.paths, base=base)]
-    root = git.toplevel(os.getcwd())
+    root = queries.toplevel(os.getcwd())
     if args.staged:
         paths = None
         if args.paths:
@@ -437,14 +438,15 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
-    from guardian import engine, git
+    from guardian import engine
     from guardian.fixer import replace_if_unchanged
+    from guardian.git import queries
     from guardian.output import printable
     from guardian.report import render, use_color
     from guardian.rules.base import Rule
     from guardian.sources import WorktreeSnapshot
 
-    root = git.toplevel(os.getcwd())
+    root = queries.toplevel(os.getcwd())
     policy = _policy(args, os.getcwd())
     snapshot = WorktreeSnapshot(root, args.paths or None, remember=True)
     snapshot.max_read = policy.max_content_size

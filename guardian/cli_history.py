@@ -112,11 +112,11 @@ def register(
 def _policy_at_head(root: str, select: Sequence[str] | None, ignore: Sequence[str]) -> Policy:
     """The policy HEAD's tree holds, as the GitHub App reads a base
     branch's; the shipped default without one."""
-    from guardian import git
     from guardian.config import CONFIG_FILES, build_policy, find_policy_file, load_policy_bytes
+    from guardian.git import objects, queries
 
     names = [f"HEAD:{name}" for name in CONFIG_FILES]
-    found = dict(git.CatFile(root).read_many(names)) if git.resolve("HEAD", root) else {}
+    found = dict(objects.CatFile(root).read_many(names)) if queries.resolve("HEAD", root) else {}
     policy = find_policy_file(lambda name: found.get(f"HEAD:{name}"))
     if policy is not None:
         return load_policy_bytes(policy[1], f"HEAD:{policy[0]}", select=select, ignore=ignore)
@@ -124,10 +124,11 @@ def _policy_at_head(root: str, select: Sequence[str] | None, ignore: Sequence[st
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from guardian import git, history, progress
+    from guardian import history, progress
     from guardian.config import load_policy
+    from guardian.git import queries
 
-    root, bare = git.repository(os.getcwd())
+    root, bare = queries.repository(os.getcwd())
     if bare and not args.config:
         # No work tree to find a configuration in: the one HEAD holds.
         policy = _policy_at_head(root, args.select, args.ignore)

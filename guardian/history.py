@@ -43,8 +43,8 @@ import os
 import subprocess
 import threading
 
-from guardian import git
 from guardian.errors import GitError, GuardianError
+from guardian.git import objects, process, queries
 from guardian.model import ERROR, WARNING, FileEntry, Finding
 from guardian.output import json_text
 from guardian.sources import GitSnapshot
@@ -202,40 +202,6 @@ class HistoryResult:
 
 
 # -- git plumbing -------------------------------------------------------------------
-
-
-def _popen(
-    args: Sequence[str], cwd: str, *, stdin: int | None = None, stderr: IO[bytes] | None = None
-) -> subprocess.Popen[bytes]:
-    cmd = ["git", "-c", "core.quotepath=false", "-c", "log.showSignature=false", *args]
-    try:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=stderr if stderr is not None else subprocess.DEVNULL,
-            env=git.environment(),
-            bufsize=_CHUNK,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH; install git and try again") from None
-    for pipe in (proc.stdin, proc.stdout):
-        if pipe is not None:
-            _grow_pipe(pipe.fileno())
-    return proc
-
-
-def _grow_pipe(fd: int) -> None:
-    """A pipe of ``_PIPE_SIZE`` bytes where the system allows it (Linux):
-    with the default 64 KiB, git and Python wake each other for every few
-    blobs, and the switches cost more than the bytes."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-    except (ImportError, AttributeError, OSError):
-        pass  # another system, or over the user's pipe allowance: the default size works
 
 
 def log_args(
@@ -598,7 +564,7 @@ class _Pass:
             return 0  # a symlink's blob is its target, not content
         pid = self._path_profile.get(raw_path)
         if pid is None:
-            path = git.decode_path(raw_path)
+            path = process.decode_path(raw_path)
             indexes = tuple(i for i, r in enumerate(self.content_rules) if r.applies(path) and not r.is_excluded(path))
             pid = 0
             if indexes:
@@ -625,7 +591,7 @@ class _Pass:
         """
         every = check_in is not None
         profile = self._profile if content_in is not None else None
-        absent = git.missing_objects(self.root)
+        absent = objects.missing_objects(self.root)
         queue = self._queue
         counter = self.commits
         read = getattr(log_out, "read1", log_out.read)
@@ -742,7 +708,7 @@ class _Pass:
         bound = self.max_content
         digits = len(str(bound))
         found: dict[bytes, int] = {}
-        proc = _popen(
+        proc = process.popen(
             [
                 "cat-file",
                 "--batch-all-objects",
@@ -1043,7 +1009,7 @@ class _Pass:
         if not wanted:
             return
         keys = list(wanted)
-        reader = git.CatFile(self.root)
+        reader = objects.CatFile(self.root)
         for (oid, path_field), (_oid, data) in zip(keys, reader.read_many([k[0].decode() for k in keys]), strict=False):
             if data is None:
                 continue
@@ -1071,7 +1037,7 @@ class _Pass:
         if not wanted:
             return
         order = {rule.id: index for index, rule in enumerate(self.content_rules)}
-        reader = git.CatFile(self.root)
+        reader = objects.CatFile(self.root)
         for (key, hit), (_oid, data) in zip(wanted, reader.read_many([key for key, _ in wanted]), strict=False):
             if data is None:
                 continue
@@ -1090,7 +1056,7 @@ class _Pass:
 
     def run(self) -> None:
         log_err = _stderr_file()
-        log = _popen(self.args, self.root, stderr=log_err)
+        log = process.popen(self.args, self.root, stderr=log_err)
         check: subprocess.Popen[bytes] | None = None
         content: subprocess.Popen[bytes] | None = None
         procs = [log]
@@ -1100,11 +1066,11 @@ class _Pass:
         try:
             if self.limit is not None:
                 fmt = "--batch-check=%(objectsize) %(objectname) %(objecttype) %(rest)"
-                check = _popen(["cat-file", fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
+                check = process.popen(["cat-file", fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
                 procs.append(check)
             if self.content_rules:
                 content_fmt = "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)"
-                content = _popen(["cat-file", content_fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
+                content = process.popen(["cat-file", content_fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
                 procs.append(content)
             if content is not None:
                 lister = threading.Thread(target=failure.guard(self._list_oversized), daemon=True)
@@ -1161,14 +1127,14 @@ class _Pass:
 
 def _path_of(pid: bytes, field: bytes) -> str:
     """The path a request carried, hex-encoded when its profile id ends in h."""
-    return git.decode_path(bytes.fromhex(field.decode()) if pid.endswith(b"h") else field)
+    return process.decode_path(bytes.fromhex(field.decode()) if pid.endswith(b"h") else field)
 
 
 def commit_info(root: str, commits: Iterable[str]) -> dict[str, Commit]:
     """Author, date and time zone of commits, from one ``cat-file`` process."""
     wanted = [c for c in dict.fromkeys(commits) if c]
     info: dict[str, Commit] = {}
-    reader = git.CatFile(root)
+    reader = objects.CatFile(root)
     for oid, data in reader.read_many(wanted):
         commit = Commit(oid)
         if data is not None:
@@ -1189,100 +1155,11 @@ def commit_info(root: str, commits: Iterable[str]) -> dict[str, Commit]:
 # -- ref tips ---------------------------------------------------------------------------
 
 
-class TreeReader:
-    """The trees of many commits through one ``cat-file --batch`` process.
-
-    Each tree object is read and parsed once: ref tips share most of their
-    subtrees, so a thousand tips cost about one tree plus what changed
-    between them, where ``ls-tree -r`` per tip would list every file of
-    every tip. Small blobs read for the rules are kept too (.gitignore
-    files are the same at most tips).
-    """
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-        self._proc: subprocess.Popen[bytes] | None = None
-        #: (directory prefix, tree id) -> every entry below, in ``ls-tree -r``
-        #: order; the least recently used go first once it is full.
-        self._below: collections.OrderedDict[tuple[str, str], list[FileEntry]] = collections.OrderedDict()
-        self._held = 0
-        self._blobs: dict[str, bytes | None] = {}
-
-    def _object(self, oid: str) -> tuple[bytes, bytes] | None:
-        """(type, bytes) of one object, or None when the repository lacks it."""
-        if self._proc is None:
-            self._proc = _popen(["cat-file", "--batch"], self.root, stdin=subprocess.PIPE)
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(oid.encode() + b"\n")
-        self._proc.stdin.flush()
-        header = self._proc.stdout.readline().split()
-        if len(header) != 3:
-            if not header:
-                raise GitError(f"git cat-file stopped early in {self.root} (object {oid})")
-            return None  # "<oid> missing": a partial clone
-        data = self._proc.stdout.read(int(header[2]) + 1)[:-1]
-        return header[1], data
-
-    def entries(self, tree: str, prefix: str = "") -> list[FileEntry]:
-        """Every blob and gitlink below ``tree``, paths starting ``prefix``."""
-        key = (prefix, tree)
-        known = self._below.get(key)
-        if known is not None:
-            self._below.move_to_end(key)
-            return known
-        found = self._object(tree)
-        if found is None or found[0] != b"tree":
-            raise GitError(f"tree {tree} ({prefix or 'a ref tip'}) is missing in {self.root}; run `git fsck`")
-        out: list[FileEntry] = []
-        data, pos, width = found[1], 0, len(tree) // 2
-        while pos < len(data):
-            space = data.index(b" ", pos)
-            nul = data.index(b"\0", space)
-            mode = data[pos:space].decode()
-            name = git.decode_path(data[space + 1 : nul])
-            oid = data[nul + 1 : nul + 1 + width].hex()
-            pos = nul + 1 + width
-            if mode == "40000":
-                out.extend(self.entries(oid, f"{prefix}{name}/"))
-            else:
-                out.append(FileEntry(prefix + name, -1, mode.zfill(6), oid, new=True))
-        if prefix:  # a tip's own list is new each time; subtrees are shared
-            self._below[key] = out
-            self._held += len(out)
-            while self._held > _TREE_MEMO_ENTRIES and len(self._below) > 1:
-                self._held -= len(self._below.popitem(last=False)[1])
-        return out
-
-    def read(self, oid: str) -> bytes | None:
-        if oid in self._blobs:
-            return self._blobs[oid]
-        found = self._object(oid)
-        data = found[1] if found is not None and found[0] == b"blob" else None
-        if data is None or len(data) <= _KEPT_BLOB_BYTES:
-            self._blobs[oid] = data
-        return data
-
-    def close(self) -> None:
-        if self._proc is not None:
-            assert self._proc.stdin is not None and self._proc.stdout is not None
-            with contextlib.suppress(OSError):
-                self._proc.stdin.close()
-            self._proc.stdout.close()
-            self._proc.wait()
-            self._proc = None
-
-
-#: Subtree entries ``TreeReader`` keeps (about 3 MB): memory stays flat
-#: however many refs and however long the history.
-_TREE_MEMO_ENTRIES = 20_000
-_KEPT_BLOB_BYTES = 1 << 20
-
-
 class TreeSnapshot(GitSnapshot):
     """The tree of one commit, listed and read through a shared
     ``TreeReader``. Sizes are asked only when a rule needs them."""
 
-    def __init__(self, root: str, tree: str, label: str, reader: TreeReader) -> None:
+    def __init__(self, root: str, tree: str, label: str, reader: objects.TreeReader) -> None:
         super().__init__(root)
         self.label = label
         self._reader = reader
@@ -1303,9 +1180,9 @@ def ref_tips(root: str, revs: Sequence[str], *, all_refs: bool) -> list[tuple[st
     ``cat-file`` process. A name that is no commit is a usage error."""
     names: list[str] = []
     if all_refs:
-        out = git.git(["for-each-ref", "--format=%(refname)"], root).stdout.decode("utf-8", "surrogateescape")
+        out = process.run(["for-each-ref", "--format=%(refname)"], root).stdout.decode("utf-8", "surrogateescape")
         names = [n for n in out.splitlines() if n and not n.startswith(NON_PROJECT_REFS)]
-        if git.resolve("HEAD", root) is not None:
+        if queries.resolve("HEAD", root) is not None:
             names.insert(0, "HEAD")
     checks: list[str] = []
     for rev in revs:
@@ -1321,15 +1198,15 @@ def ref_tips(root: str, revs: Sequence[str], *, all_refs: bool) -> list[tuple[st
             names.append(right or "HEAD")
         else:
             names.append(rev)
-    queries = [*(f"{n}^{{commit}}" for n in checks), *(f"{n}^{{tree}}" for n in names)]
-    if not queries:
+    asks = [*(f"{n}^{{commit}}" for n in checks), *(f"{n}^{{tree}}" for n in names)]
+    if not asks:
         return []
-    proc = git.git(
-        ["cat-file", "--batch-check=%(objectname) %(objecttype)"], root, input=("\n".join(queries) + "\n").encode()
+    proc = process.run(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"], root, input=("\n".join(asks) + "\n").encode()
     )
     lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
     tips: list[tuple[str, str]] = []
-    for i, query in enumerate(queries):
+    for i, query in enumerate(asks):
         line = lines[i] if i < len(lines) else ""
         parts = line.split()
         ok = len(parts) == 2 and parts[1] in ("commit", "tree")
@@ -1354,7 +1231,7 @@ def judge_tips(
     merged: dict[tuple[str, str, str, int, int], HistoryFinding] = {}
     if progress is not None:
         progress.stage("ref tips", "trees", len(by_tree))
-    reader = TreeReader(root)
+    reader = objects.TreeReader(root)
     try:
         for done, (tree, names) in enumerate(by_tree.items(), 1):
             snapshot = TreeSnapshot(root, tree, names[0], reader)
@@ -1384,7 +1261,7 @@ def _count_commits(root: str, revs: Sequence[str], all_refs: bool, since: str | 
     if all_refs:
         args.append("--all")
     args.extend(revs)
-    proc = git.git(args, root, check=False)
+    proc = process.run(args, root, check=False)
     text = proc.stdout.decode().strip()
     if text.isdigit():
         out[0] = int(text)
@@ -1431,7 +1308,7 @@ def scan_history(
 
     # Resolving the tips also checks the revisions, before any long work.
     tips = ref_tips(root, revs, all_refs=all_refs and bool(tip_rules))
-    result.shallow = git.git(["rev-parse", "--is-shallow-repository"], root).stdout.strip() == b"true"
+    result.shallow = process.run(["rev-parse", "--is-shallow-repository"], root).stdout.strip() == b"true"
     if result.shallow:
         result.warnings.append(
             "this is a shallow clone: commits before the shallow boundary are not scanned, and blobs they hold "
@@ -1558,7 +1435,7 @@ def _fill_commits(root: str, findings: list[HistoryFinding], scan: _Pass) -> Non
     for item in with_blobs:
         if item.commit is not None and item.commit.id in info:
             item.commit = info[item.commit.id]
-    if git.resolve("HEAD", root) is None:
+    if queries.resolve("HEAD", root) is None:
         for item in with_blobs:
             item.at_head = False
         return
@@ -1567,7 +1444,7 @@ def _fill_commits(root: str, findings: list[HistoryFinding], scan: _Pass) -> Non
     head_paths: dict[str, str] = {}
     large = {f.oid for f in with_blobs if f.rule == SIZE_RULE}
     # Ids only: ``ls-tree -l`` would read the header of every blob at HEAD.
-    for _mode, oid, path in git.ls_tree_ids("HEAD", root):
+    for _mode, oid, path in queries.ls_tree_ids("HEAD", root):
         if oid in large:
             head_blobs.add(oid)
         if path in wanted_paths:
@@ -1577,7 +1454,7 @@ def _fill_commits(root: str, findings: list[HistoryFinding], scan: _Pass) -> Non
     contents: dict[str, bytes | None] = {}
     if head_paths:
         oids = list(dict.fromkeys(head_paths.values()))
-        contents = dict(git.CatFile(root).read_many(oids))
+        contents = dict(objects.CatFile(root).read_many(oids))
     for item in with_blobs:
         if item.rule == SIZE_RULE:
             item.at_head = item.oid in head_blobs
@@ -1612,8 +1489,10 @@ def history_bytes(root: str, directory: str, *, progress: Progress | None = None
     ref's history ever stored under ``directory`` (relative to the root;
     "" for the whole repository)."""
     pathspec = [f":(top,literal){directory}"] if directory else []
-    log = _popen(log_args((), all_refs=True, since=None, paths=pathspec), root, stderr=_stderr_file())
-    check = _popen(["cat-file", "--batch-check=%(objectname) %(objectsize)", "--buffer"], root, stdin=subprocess.PIPE)
+    log = process.popen(log_args((), all_refs=True, since=None, paths=pathspec), root, stderr=_stderr_file())
+    check = process.popen(
+        ["cat-file", "--batch-check=%(objectname) %(objectsize)", "--buffer"], root, stdin=subprocess.PIPE
+    )
     assert log.stdout is not None and check.stdin is not None and check.stdout is not None
     failure = _Failure()
     seen = OidSet()

@@ -6,8 +6,8 @@ import contextlib
 import os
 import stat
 
-from guardian import git
 from guardian.errors import GuardianError
+from guardian.git import process, queries
 
 #: The line every hook Guardian writes holds, exactly, as its second line:
 #: a hook that merely mentions Guardian is somebody else's.
@@ -49,8 +49,8 @@ def install_hooks(cwd: str, which: str = "all", *, force: bool = False) -> list[
     it is saved beside as ``NAME.guardian-backup``. A hook is always written
     as a new file, so a symbolic link in its place is moved aside, never
     written through."""
-    root = git.toplevel(cwd)
-    raw = git.git(["rev-parse", "--git-path", "hooks"], root).stdout.decode("utf-8", "surrogateescape").strip()
+    root = queries.toplevel(cwd)
+    raw = process.run(["rev-parse", "--git-path", "hooks"], root).stdout.decode("utf-8", "surrogateescape").strip()
     hooks_dir = os.path.join(root, raw)
     names = HOOKS if which == "all" else (which,)
     foreign = []

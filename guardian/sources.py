@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import stat
 
-from guardian import git
 from guardian.errors import GuardianError
+from guardian.git import objects, process, queries
 from guardian.model import MODE_SYMLINK, FileEntry, Snapshot
 
 TYPE_CHECKING = False
@@ -38,7 +38,7 @@ class GitSnapshot(Snapshot):
     def with_sizes(self, entries: Sequence[FileEntry]) -> Sequence[FileEntry]:
         unknown = [e.oid for e in entries if e.size < 0 and e.oid and not e.is_submodule]
         if unknown:
-            sizes = git.batch_check(unknown, self.repo)
+            sizes = objects.batch_check(unknown, self.repo)
             for entry in entries:
                 if entry.size < 0:
                     entry.size = sizes.get(entry.oid, 0 if entry.is_submodule else -1)
@@ -57,7 +57,7 @@ class GitSnapshot(Snapshot):
                 else:
                     yield entry, data
             wanted = from_git
-        reader = git.CatFile(self.repo)
+        reader = objects.CatFile(self.repo)
         for entry, (_oid, data) in zip(wanted, reader.read_many([e.oid for e in wanted]), strict=True):
             yield entry, data
 
@@ -188,13 +188,13 @@ class IndexSnapshot(GitSnapshot):
         self._prefetched: dict[int, bytes] = {}
         if all_files:
             self.label = "all tracked files"
-            self.files = self._entries(git.ls_files_stage(root))
+            self.files = self._entries(queries.ls_files_stage(root))
             self._tree = list(self.files)
             return
         self.label = "staged changes"
         # One listing of the index serves both the files under check and the
         # tree that repository rules read.
-        index = git.ls_files_stage(root)
+        index = queries.ls_files_stage(root)
         if paths is None:
             changed = self.staged_changes()
             self.files = [StagedEntry(self, path, mode, oid) for mode, oid, path in index if path in changed]
@@ -228,7 +228,7 @@ class IndexSnapshot(GitSnapshot):
             kept = 0
             for entry in unknown:
                 data: bytes | None = None
-                loose = git.loose_object(self.repo, entry.oid, _KEEP_BYTES)
+                loose = objects.loose_object(self.repo, entry.oid, _KEEP_BYTES)
                 if loose is not None:
                     entry.size, data = loose
                 elif self.worktree is not None:
@@ -258,10 +258,10 @@ class IndexSnapshot(GitSnapshot):
         return self._changes
 
     def _diff_head(self) -> dict[str, str]:
-        head = git.resolve("HEAD", self.repo)
+        head = queries.resolve("HEAD", self.repo)
         if head is None:
-            return {path: oid for _mode, oid, path in git.ls_files_stage(self.repo)}
-        out = git.git(["diff-index", "--cached", "-z", "-M", "--raw", "--no-abbrev", head], self.repo).stdout
+            return {path: oid for _mode, oid, path in queries.ls_files_stage(self.repo)}
+        out = process.run(["diff-index", "--cached", "-z", "-M", "--raw", "--no-abbrev", head], self.repo).stdout
         changed: dict[str, str] = {}
         added = False
         fields = out.split(b"\0")
@@ -273,10 +273,10 @@ class IndexSnapshot(GitSnapshot):
                 continue
             _old_mode, _new_mode, old_oid, new_oid, status = meta[1:].split(" ")
             if status[0] in "RC":
-                path = git.decode_path(fields[i + 2])
+                path = process.decode_path(fields[i + 2])
                 i += 3
             else:
-                path = git.decode_path(fields[i + 1])
+                path = process.decode_path(fields[i + 1])
                 i += 2
             if status[0] == "D":
                 continue
@@ -286,7 +286,7 @@ class IndexSnapshot(GitSnapshot):
         if added:
             # A copy of a file HEAD holds is not a new blob. Only additions
             # can be such copies often enough to pay for listing HEAD's tree.
-            at_head = {oid for _mode, oid, _path in git.ls_tree_ids(head, self.repo)}
+            at_head = {oid for _mode, oid, _path in queries.ls_tree_ids(head, self.repo)}
             changed = {path: "" if oid in at_head else oid for path, oid in changed.items()}
         return changed
 
@@ -309,11 +309,11 @@ class RangeSnapshot(GitSnapshot):
 
     def __init__(self, root: str, base: str | None, head: str) -> None:
         super().__init__(root)
-        head_id = git.resolve(head, root)
+        head_id = queries.resolve(head, root)
         if head_id is None:
             raise GuardianError(f"--rev-range: {head!r} is not a commit in {root}; check the range")
         if base and base.strip("0"):
-            base_id = git.resolve(base, root)
+            base_id = queries.resolve(base, root)
             if base_id is None:
                 raise GuardianError(f"--rev-range: {base!r} is not a commit in {root}; fetch it or fix the range")
             not_in = ["--not", base_id]
@@ -323,11 +323,11 @@ class RangeSnapshot(GitSnapshot):
             self.label = f"{head_id[:12]} (new branch)"
         self.head = head_id
         # Which blobs are new: reachable from head, not from the base.
-        listed = git.git(["rev-list", "--objects", "--filter=object:type=blob", head_id, *not_in], root).stdout
+        listed = process.run(["rev-list", "--objects", "--filter=object:type=blob", head_id, *not_in], root).stdout
         new = {line[:64].split(b" ")[0].decode() for line in listed.split(b"\n") if line[:1].isalnum()}
         # Every path each new blob was stored under, from the commits' own
         # diffs (NUL-separated: any file name), merges against each parent.
-        raw = git.git(
+        raw = process.run(
             ["log", "--raw", "-z", "--no-renames", "--no-abbrev", "-m", "--format=", head_id, *not_in], root
         ).stdout
         files: dict[tuple[str, str], FileEntry] = {}
@@ -341,13 +341,13 @@ class RangeSnapshot(GitSnapshot):
             raw_path, i = fields[i + 1], i + 2  # a path may start with ":" too
             _old_mode, mode, _old_oid, oid, status = meta[1:].decode().split(" ")
             if status != "D" and oid in new and mode != "160000":
-                path = git.decode_path(raw_path)
+                path = process.decode_path(raw_path)
                 files.setdefault((path, oid), FileEntry(path, -1, mode, oid, new=True))
         self.files = list(self.with_sizes(list(files.values())))
 
     def _head_tree(self) -> list[tuple[str, str, int, str]]:
         if self._tree is None:
-            rows = git.ls_tree(self.head, self.repo)
+            rows = queries.ls_tree(self.head, self.repo)
             self._tree = [FileEntry(path, size, mode, oid, new=False) for mode, oid, size, path in rows]
             return rows
         return [(e.mode, e.oid, e.size, e.path) for e in self._tree]
@@ -435,7 +435,7 @@ class WorktreeSnapshot(Snapshot):
         #: computed from them is written only over those very bytes.
         self.seen: dict[str, bytes] | None = {} if remember else None
         args = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--stage"]
-        out = git.git(args, root).stdout
+        out = process.run(args, root).stdout
         tree: dict[str, FileEntry] = {}
         for record in out.split(b"\0"):
             if not record:
@@ -443,9 +443,9 @@ class WorktreeSnapshot(Snapshot):
             meta, tab, raw_path = record.partition(b"\t")
             if tab:
                 mode = meta.split()[0].decode()
-                path = git.decode_path(raw_path)
+                path = process.decode_path(raw_path)
             else:  # untracked files are listed without stage information
-                mode, path = "100644", git.decode_path(record)
+                mode, path = "100644", process.decode_path(record)
             full = os.path.join(root, path)
             if mode != "160000" and not os.path.lexists(full):
                 continue  # deleted in the working tree
