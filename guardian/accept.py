@@ -99,7 +99,7 @@ class Baseline:
 
     @classmethod
     def load(cls, path: str) -> Baseline:
-        from guardian.sources import read_file
+        from guardian.files import read_file
 
         if not os.path.lexists(path):
             raise GuardianError(f"{path}: baseline not found; create it with `guardian baseline --output {path}`")

@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 
 from guardian.errors import GuardianError
+from guardian.files import read_file
 from guardian.git import process, queries
 from guardian.output import json_text
-from guardian.sources import read_file
 from guardian.units import format_size
 
 TYPE_CHECKING = False
@@ -365,7 +365,7 @@ def _budgets(root: str, prefix: str, config: str | None) -> tuple[list[Budget], 
     """The ``dir-budget`` entries at, below or above the audited directory,
     judged by the rule itself on the tracked blobs."""
     from guardian.config import load_policy
-    from guardian.sources import IndexSnapshot
+    from guardian.sources.index import IndexSnapshot
 
     policy = load_policy(config, start=os.getcwd())
     rule = policy.rule("dir-budget")

@@ -322,8 +322,10 @@ def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
 
 def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
     """The snapshots a check covers."""
-    from guardian import sources
     from guardian.git import queries
+    from guardian.sources.disk import DiskSnapshot
+    from guardian.sources.index import IndexSnapshot
+    from guardian.sources.revisions import RangeSnapshot
 
     if args.paths and (args.all_files or args.rev_range or args.pre_push):
         raise GuardianError("PATHs go with --staged or alone, not with --all-files, --rev-range or --pre-push")
@@ -334,23 +336,23 @@ def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
             base = queries.toplevel(os.getcwd())
         except GuardianError:
             base = os.getcwd()
-        return [sources.DiskSnapshot(args.paths, base=base)]
+        return [DiskSnapshot(args.paths, base=base)]
     root = queries.toplevel(os.getcwd())
     if args.staged:
         paths = None
         if args.paths:
             paths = [os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in args.paths]
-        return [sources.IndexSnapshot(root, paths)]
+        return [IndexSnapshot(root, paths)]
     if args.rev_range:
         base, sep, head = args.rev_range.partition("..")
         if sep and head.startswith("."):
             raise GuardianError(f"--rev-range {args.rev_range!r}: use A..B (two dots), not A...B")
         if not sep:
             base, head = "", args.rev_range
-        return [sources.RangeSnapshot(root, base or None, head or "HEAD")]
+        return [RangeSnapshot(root, base or None, head or "HEAD")]
     if args.pre_push:
-        return [sources.RangeSnapshot(root, base, head) for base, head in _pre_push_range(root)]
-    return [sources.IndexSnapshot(root, all_files=True)]
+        return [RangeSnapshot(root, base, head) for base, head in _pre_push_range(root)]
+    return [IndexSnapshot(root, all_files=True)]
 
 
 def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
@@ -444,7 +446,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     from guardian.output import printable
     from guardian.report import render, use_color
     from guardian.rules.base import Rule
-    from guardian.sources import WorktreeSnapshot
+    from guardian.sources.disk import WorktreeSnapshot
 
     root = queries.toplevel(os.getcwd())
     policy = _policy(args, os.getcwd())

@@ -145,7 +145,7 @@ MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
 def _read(path: str) -> bytes:
-    from guardian.sources import read_file
+    from guardian.files import read_file
 
     data, why = read_file(path, max_size=MAX_CONFIG_BYTES, follow=True, limit_name="the policy file limit")
     if data is None:

@@ -33,7 +33,7 @@ def replace_if_unchanged(path: str, expected: bytes | None, data: bytes) -> str:
     """Write ``data`` to ``path`` unless it no longer holds ``expected``
     (None: the file did not exist) or is read-only. "" when written,
     otherwise why it was left alone."""
-    from guardian.sources import read_file
+    from guardian.files import read_file
 
     if expected is None:
         if os.path.lexists(path):

@@ -510,7 +510,7 @@ def test_many_new_files_over_a_tiny_limit_are_each_reported(clean_repo: Repo) ->
 
 def test_a_large_work_tree_file_is_not_read_to_learn_its_size(clean_repo: Repo) -> None:
     from guardian.model import FileEntry
-    from guardian.sources import worktree_blob
+    from guardian.sources.blobs import worktree_blob
 
     clean_repo.write("big.bin", b"x" * 4096)
     oid = clean_repo.git("hash-object", "big.bin").strip()

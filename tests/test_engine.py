@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from guardian import engine, sources
+from guardian import engine
 from guardian.config import load_policy
 from guardian.model import Result
+from guardian.sources.index import IndexSnapshot
 from tests.conftest import Repo
 
 
@@ -26,7 +27,7 @@ def _repo_with_findings(repo: Repo) -> Repo:
 
 def _run(repo: Repo, jobs: int) -> Result:
     policy = load_policy(start=str(repo.path))
-    return engine.run(sources.IndexSnapshot(str(repo.path), all_files=True), policy, jobs=jobs)
+    return engine.run(IndexSnapshot(str(repo.path), all_files=True), policy, jobs=jobs)
 
 
 def test_two_processes_find_exactly_what_one_finds(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
