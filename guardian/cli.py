@@ -357,6 +357,7 @@ def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
 
 def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
     from guardian import engine
+    from guardian.plan import OWN_FILES
 
     snapshots = _snapshots(args)
     # The nearest configuration from the current directory, whatever the source.
@@ -366,7 +367,7 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
         from guardian.accept import Baseline
 
         baseline = Baseline.load(args.baseline)
-    skip = set(engine.OWN_FILES)
+    skip = set(OWN_FILES)
     if getattr(args, "baseline", None):
         root = snapshots[0].root if snapshots and snapshots[0].root else os.getcwd()
         skip.add(os.path.relpath(os.path.abspath(args.baseline), root).replace(os.sep, "/"))
@@ -444,8 +445,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
     from guardian.fixer import replace_if_unchanged
     from guardian.git import queries
     from guardian.output import printable
+    from guardian.plan import Plan
     from guardian.report import render, use_color
-    from guardian.rules.base import Rule
     from guardian.sources.disk import WorktreeSnapshot
 
     root = queries.toplevel(os.getcwd())
@@ -454,31 +455,18 @@ def cmd_fix(args: argparse.Namespace) -> int:
     snapshot.max_read = policy.max_content_size
     #: path -> (the bytes the fix was computed from, None for a new file; new bytes; rules)
     edits: dict[str, tuple[bytes | None, bytes, list[str]]] = {}
-    fixers = [r for r in policy.rules if r.scope == "file" and type(r).fix_file is not Rule.fix_file]
-    candidates = [
-        e
-        for e in snapshot.files
-        if e.is_regular and any(r.applies(e.path) and not r.is_excluded(e.path) for r in fixers)
-    ]
+    plan = Plan(policy)
+    candidates = [e for e in snapshot.files if e.is_regular and plan.fixers_for(e.path)]
     for entry, original in snapshot.read_many(candidates):
-        if original is None:
-            continue
-        data, fixed_by = original, []
-        for rule in fixers:
-            if rule.applies(entry.path) and not rule.is_excluded(entry.path):
-                new = rule.fix_file(entry.path, data)
-                if new is not None and new != data:
-                    data = new
-                    fixed_by.append(rule.id)
-        if fixed_by:
-            edits[entry.path] = (original, data, fixed_by)
-    for rule in policy.rules:
-        if rule.scope == "repo":
-            for path, data in rule.fix_repo(snapshot).items():
-                assert snapshot.seen is not None
-                before = edits.get(path)
-                original = before[0] if before else snapshot.seen.get(path)
-                edits[path] = (original, data, [*(before[2] if before else []), rule.id])
+        if original is not None:
+            data, fixed_by = engine.fix(entry.path, original, plan.fixers_for(entry.path))
+            if fixed_by:
+                edits[entry.path] = (original, data, fixed_by)
+    for path, (data, rule_ids) in engine.fix_repo(snapshot, plan.repo_rules).items():
+        assert snapshot.seen is not None
+        before = edits.get(path)
+        original = before[0] if before else snapshot.seen.get(path)
+        edits[path] = (original, data, [*(before[2] if before else []), *rule_ids])
     written = 0
     for path, (original, data, rule_ids) in sorted(edits.items()):
         why_not = replace_if_unchanged(os.path.join(root, path), original, data)

@@ -1,4 +1,4 @@
-"""The engine: run a policy's rules over a snapshot.
+"""The engine: run a policy's rules over a snapshot; the only caller of rules.
 
 Order of work, cheapest first: path filters decide which rules look at a
 file; one batched size lookup serves the size rule and the content bound; one
@@ -13,18 +13,17 @@ import os
 from guardian.accept import is_suppressed as is_suppressed  # until forbidden_import imports accept
 from guardian.accept import split_suppressed
 from guardian.model import Result
+from guardian.plan import OWN_FILES, Plan, over_bound_reason
 from guardian.rules.base import is_binary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from guardian.accept import Baseline
     from guardian.config import Policy
     from guardian.model import FileEntry, Finding, Snapshot
     from guardian.rules.base import Rule
-
-
-#: Guardian's own files: they name what the rules look for, by design.
-OWN_FILES = frozenset({".guardian.toml", ".guardian-baseline.json"})
 
 
 #: Below this many bytes to read, a second process costs more than it saves.
@@ -47,36 +46,28 @@ def run(
     result.severities = {r.id: r.severity for r in policy.rules}
     result.policy_source = policy.source
     result.label = snapshot.label
-    file_rules = [r for r in policy.rules if r.scope == "file"]
+    plan = Plan(policy, skip=skip)
     findings: list[Finding] = []
 
     # 1. Which rules look at which file: paths only, no I/O.
-    plan: list[tuple[FileEntry, list[Rule], list[Rule]]] = []
-    for entry in snapshot.files:
-        if entry.is_submodule or entry.path in skip:
-            continue
-        rules = [r for r in file_rules if r.applies(entry.path) and not r.is_excluded(entry.path)]
-        if rules:
-            plan.append((entry, [r for r in rules if not r.needs_content], [r for r in rules if r.needs_content]))
-    result.files_checked = len(plan)
+    judged = [entry for entry in snapshot.files if plan.judges(entry)]
+    result.files_checked = len(judged)
 
     # 2. Sizes in one batch; rules that need no bytes run now.
-    snapshot.with_sizes([entry for entry, _meta, _content in plan])
+    snapshot.with_sizes(judged)
     to_read: dict[int, tuple[FileEntry, list[Rule]]] = {}
-    for entry, meta_rules, content_rules in plan:
-        for rule in meta_rules:
-            findings.extend(rule.check_file(entry, None))
+    for entry in judged:
+        meta_rules, content_rules = plan.rules_for(entry.path)
+        findings.extend(judge(entry, None, meta_rules))
         if not content_rules or entry.is_symlink:
             continue
-        if entry.size > policy.max_content_size:
-            result.skipped.append(
-                (entry.path, f"{entry.size} bytes, over max-content-size ({policy.max_content_size} bytes)")
-            )
+        if plan.over_bound(entry):
+            result.skipped.append((entry.path, over_bound_reason(entry, plan.max_content_size)))
             continue
         to_read[id(entry)] = (entry, content_rules)
 
     # 3. Bytes in one streamed batch, each released after its rules ran.
-    snapshot.max_read = policy.max_content_size
+    snapshot.max_read = plan.max_content_size
     work = list(to_read.values())
     if jobs > 1 and sum(max(e.size, 0) for e, _rules in work) >= PARALLEL_BYTES and hasattr(os, "fork"):
         content_findings, skipped = _check_contents_in_two(snapshot, work)
@@ -87,14 +78,12 @@ def run(
 
     # 4. Repository rules, once.
     if snapshot.has_tree:
-        for rule in policy.rules:
-            if rule.scope == "repo":
-                findings.extend(rule.check_repo(snapshot))
+        findings.extend(judge_repo(snapshot, plan.repo_rules))
 
     # 5. What the project accepted: inline suppressions, then the baseline.
     kept, result.suppressed = split_suppressed(findings)
     if baseline is not None:
-        checked_paths = {entry.path for entry, _m, _c in plan}
+        checked_paths = {entry.path for entry in judged}
         tree_paths = {entry.path for entry in snapshot.tree()} if snapshot.has_tree else None
         if tree_paths is not None:
             tree_paths |= {os.path.dirname(path) for path in tree_paths}  # directories: dir-budget findings
@@ -102,6 +91,51 @@ def run(
     kept.sort(key=lambda f: f.sort_key())
     result.findings = kept
     return result
+
+
+def judge(entry: FileEntry, data: bytes | None, rules: Sequence[Rule], *, binary: bool | None = None) -> list[Finding]:
+    """The findings of ``rules`` on one file: the only place a file rule is
+    called. ``data`` is None for rules that need no bytes; rules that read
+    only text skip binary data (``binary``, when the caller knows it)."""
+    findings: list[Finding] = []
+    if data is not None and binary is None:
+        binary = is_binary(data)
+    for rule in rules:
+        if binary and rule.text_only:
+            continue
+        findings.extend(rule.check_file(entry, data))
+    return findings
+
+
+def fix(path: str, data: bytes, rules: Sequence[Rule]) -> tuple[bytes, list[str]]:
+    """``data`` with the fixes of ``rules`` applied in turn, and which rules
+    changed it: the only place a file rule's fix is called."""
+    fixed_by = []
+    for rule in rules:
+        new = rule.fix_file(path, data)
+        if new is not None and new != data:
+            data = new
+            fixed_by.append(rule.id)
+    return data, fixed_by
+
+
+def fix_repo(snapshot: Snapshot, rules: Sequence[Rule]) -> dict[str, tuple[bytes, list[str]]]:
+    """Path -> (new bytes, the rules that wrote them) of the repository
+    rules' fixes (a later rule's bytes for a path replace an earlier's)."""
+    edits: dict[str, tuple[bytes, list[str]]] = {}
+    for rule in rules:
+        for path, data in rule.fix_repo(snapshot).items():
+            edits[path] = (data, [*edits.get(path, (b"", []))[1], rule.id])
+    return edits
+
+
+def judge_repo(snapshot: Snapshot, rules: Sequence[Rule]) -> list[Finding]:
+    """The findings of repository rules on a snapshot's tree: the only place
+    a repository rule is called."""
+    findings: list[Finding] = []
+    for rule in rules:
+        findings.extend(rule.check_repo(snapshot))
+    return findings
 
 
 def _check_contents(
@@ -114,11 +148,7 @@ def _check_contents(
         if data is None:
             skipped.append((entry.path, snapshot.unread_reason(entry)))
             continue
-        binary = is_binary(data)
-        for rule in rules_of[id(entry)]:
-            if binary and rule.text_only:
-                continue
-            findings.extend(rule.check_file(entry, data))
+        findings.extend(judge(entry, data, rules_of[id(entry)]))
     return findings, skipped
 
 
