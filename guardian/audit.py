@@ -327,7 +327,7 @@ def audit_directory(
 
     report.budgets, report.policy_source = _budgets(root, prefix, config)
     if with_history:
-        from guardian.history import history_bytes
+        from guardian.sources.history import history_bytes
 
         if progress is not None:
             progress.stage("history", "commits")

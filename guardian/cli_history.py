@@ -1,7 +1,7 @@
 """``guardian history`` and ``guardian audit``: arguments and exit codes.
 
 Imported whenever the parser is built, so it imports nothing heavy at module
-level: the scans live in ``guardian.history`` and ``guardian.audit``.
+level: the scans live in ``guardian.scans``.
 """
 
 from __future__ import annotations
@@ -124,9 +124,10 @@ def _policy_at_head(root: str, select: Sequence[str] | None, ignore: Sequence[st
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from guardian import history, progress
+    from guardian import progress
     from guardian.config import load_policy
     from guardian.git import queries
+    from guardian.scans import history
 
     root, bare = queries.repository(os.getcwd())
     if bare and not args.config:
@@ -155,13 +156,15 @@ def cmd_history(args: argparse.Namespace) -> int:
         display.close()
 
     from guardian.output import emit
-    from guardian.report import use_color
+    from guardian.report import render_history, use_color
 
     color = args.format == "text" and not args.output and use_color(sys.stdout)
-    emit(history.render(result, args.format, color=color), args.output)
+    emit(render_history(result, args.format, color=color), args.output)
     notes = _notes(result, quiet=args.quiet)
     if args.output:
-        notes.append(f"{history.summary(result)} Report written to {args.output}.")
+        from guardian.report.text_report import history_summary
+
+        notes.append(f"{history_summary(result)} Report written to {args.output}.")
     if args.write_baseline:
         from guardian.accept import Baseline
         from guardian.output import write_output
@@ -176,7 +179,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         from guardian.output import write_output
 
         if result.large:
-            write_output(args.purge_script, history.purge_script(result, root).encode("utf-8"), mode=0o755)
+            from guardian.scans.purge import purge_script
+
+            write_output(args.purge_script, purge_script(result, root).encode("utf-8"), mode=0o755)
             notes.append(
                 f"Wrote {args.purge_script}: it removes {len(result.large)} blobs with git filter-repo and "
                 "REWRITES HISTORY; read its header before running it."
@@ -194,7 +199,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _notes(result: object, *, quiet: bool) -> list[str]:
-    from guardian.history import HistoryResult
+    from guardian.model import HistoryResult
 
     assert isinstance(result, HistoryResult)
     notes = [f"warning: {w}" for w in result.warnings]

@@ -211,3 +211,132 @@ class Result:
     @property
     def warnings(self) -> int:
         return sum(1 for f in self.findings if f.severity == "warning")
+
+
+# -- what a history scan adds ------------------------------------------------------------
+
+#: The rule whose findings a history scan reports as blobs (sizes, paths).
+SIZE_RULE = "max-file-size"
+
+
+class Commit:
+    """A commit as a report shows it."""
+
+    __slots__ = ("author", "id", "offset", "timestamp")
+
+    def __init__(self, id: str, timestamp: int = 0, offset: str = "+0000", author: str = "") -> None:
+        self.id = id
+        self.timestamp = timestamp
+        self.offset = offset
+        self.author = author
+
+    @property
+    def date(self) -> str:
+        """ISO 8601 in the committer's own time zone, e.g. 2017-11-03T10:20:00+01:00."""
+        import datetime
+
+        sign = -1 if self.offset.startswith("-") else 1
+        digits = self.offset.lstrip("+-").rjust(4, "0")
+        try:
+            delta = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
+            zone = datetime.timezone(sign * delta)
+            return datetime.datetime.fromtimestamp(self.timestamp, zone).isoformat()
+        except (ValueError, OverflowError, OSError):
+            return datetime.datetime.fromtimestamp(0, datetime.UTC).isoformat()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "date": self.date, "author": self.author}
+
+
+class HistoryFinding:
+    """A finding with the history around it.
+
+    ``finding.path`` is the first path the blob was stored under that the
+    rule judges; ``paths`` all of them, oldest first. Findings about a ref tip
+    (``gitignore-required``) have no blob and name the ``refs`` they hold at.
+    """
+
+    __slots__ = ("at_head", "commit", "exempt_paths", "finding", "oid", "paths", "refs", "size")
+
+    def __init__(
+        self,
+        finding: Finding,
+        *,
+        oid: str = "",
+        size: int = -1,
+        paths: Sequence[str] = (),
+        exempt_paths: Sequence[str] = (),
+        commit: Commit | None = None,
+        at_head: bool | None = None,
+        refs: Sequence[str] = (),
+    ) -> None:
+        self.finding = finding
+        self.oid = oid
+        self.size = size
+        self.paths = list(paths) or [finding.path]
+        self.exempt_paths = list(exempt_paths)
+        self.commit = commit
+        self.at_head = at_head
+        self.refs = list(refs)
+
+    @property
+    def rule(self) -> str:
+        return self.finding.rule
+
+    def per_path(self) -> list[Finding]:
+        """The finding once for each path (baselines match any of them)."""
+        out = []
+        for path in self.paths:
+            f = self.finding
+            out.append(
+                Finding(
+                    f.rule,
+                    path,
+                    f.message,
+                    severity=f.severity,
+                    line=f.line,
+                    column=f.column,
+                    line_text=f.line_text,
+                    fixable=f.fixable,
+                )
+            )
+        return out
+
+
+class HistoryResult:
+    def __init__(self) -> None:
+        self.findings: list[HistoryFinding] = []
+        self.label = ""
+        self.policy_source = ""
+        self.rules: list[str] = []
+        #: Rules of the policy that history does not run, with the reason.
+        self.not_run: list[tuple[str, str]] = []
+        self.limit: int | None = None
+        self.max_content_size = 0
+        self.commits = 0
+        #: (path, blob) pairs looked up: every version of every file.
+        self.blob_versions = 0
+        #: Unique blobs whose bytes content rules read.
+        self.blobs_read = 0
+        self.tips = 0
+        self.suppressed = 0
+        self.baselined = 0
+        #: Blobs content rules did not read: (oid, path, size).
+        self.skipped: list[tuple[str, str, int]] = []
+        #: Ids of missing objects (the first thousand) and how many there were.
+        self.missing: list[str] = []
+        self.missing_count = 0
+        self.warnings: list[str] = []
+        self.shallow = False
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.finding.severity == ERROR)
+
+    @property
+    def warnings_count(self) -> int:
+        return sum(1 for f in self.findings if f.finding.severity == WARNING)
+
+    @property
+    def large(self) -> list[HistoryFinding]:
+        return [f for f in self.findings if f.rule == SIZE_RULE]

@@ -49,6 +49,11 @@ class Plan:
             self._memo[path] = found
         return found
 
+    def judged_by(self, rule: Rule, path: str) -> bool:
+        """Whether ``rule`` (a file rule of this plan) judges ``path``."""
+        meta, content = self.rules_for(path)
+        return any(r is rule for r in (content if rule.needs_content else meta))
+
     def judges(self, entry: FileEntry) -> bool:
         """Whether any file rule looks at ``entry`` (submodules: none)."""
         if entry.is_submodule:

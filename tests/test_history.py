@@ -518,10 +518,8 @@ def test_progress_display_draws_and_erases() -> None:
 # -- the log parser ------------------------------------------------------------------------------
 
 
-def test_iter_records_reads_plain_merge_and_odd_records() -> None:
-    import io
-
-    from guardian.history import iter_records
+def test_raw_records_read_plain_merge_and_odd_records_a_chunk_at_a_time() -> None:
+    from guardian.git.records import RawRecords, is_content
 
     a, b, c, z = "a" * 40, "b" * 40, "c" * 40, "0" * 40
     stream = (
@@ -531,13 +529,26 @@ def test_iter_records_reads_plain_merge_and_odd_records() -> None:
         f"\x01{'2' * 40}\0"  # a commit without changes
         f"\x01{'3' * 40}\0\n::100644 100644 100644 {a} {b} {c} MM\0merged\nname\0"
     ).encode()
-    commits = [0]
-    records = list(iter_records(io.BytesIO(stream), commits))
-    assert records == [
-        (b"1" * 40, b"100644", a.encode(), b"new file"),
-        (b"3" * 40, b"100644", c.encode(), b"merged\nname"),
+    for size in (1, 7, len(stream)):  # records cut anywhere between chunks
+        reader = RawRecords()
+        records = [r for at in range(0, len(stream), size) for r in reader.feed(stream[at : at + size])]
+        records += reader.close()
+        assert [r[4] for r in records] == [b"A", b"D", b"A", b"MM"] and reader.commits == 3
+        assert [(r[0], r[1], r[3], r[5]) for r in records if is_content(r)] == [
+            (b"1" * 40, b"100644", a.encode(), b"new file"),
+            (b"3" * 40, b"100644", c.encode(), b"merged\nname"),
+        ]
+
+
+def test_raw_records_give_both_paths_of_a_rename() -> None:
+    from guardian.git.records import parse_records
+
+    a, b = "a" * 40, "b" * 40
+    out = f":100644 100644 {a} {b} R087\0old:name\0new name\0:100644 100644 {a} {a} M\0:odd\0".encode()
+    assert [(r[4], r[5], r[6]) for r in parse_records(out)] == [
+        (b"R087", b"new name", b"old:name"),
+        (b"M", b":odd", b""),
     ]
-    assert commits == [3]
 
 
 def test_pre_commit_hook_runs_history_on_the_manual_stage(sized: Repo) -> None:
@@ -561,7 +572,7 @@ def test_pre_commit_hook_runs_history_on_the_manual_stage(sized: Repo) -> None:
 
 
 def test_oid_set_remembers_every_id_through_growth() -> None:
-    from guardian.history import OidSet
+    from guardian.sources.history import OidSet
 
     ids = [f"{random.Random(i).getrandbits(160):040x}".encode() for i in range(5000)]
     seen = OidSet()

@@ -16,7 +16,7 @@ from guardian.rules import rule_class
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guardian.model import Result
+    from guardian.model import HistoryResult, Result
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -87,3 +87,31 @@ def as_dict(result: Result) -> dict[str, object]:
 
 def render(result: Result, *, color: bool = False) -> str:
     return json_text(as_dict(result))
+
+
+def render_history(result: HistoryResult, *, color: bool = False) -> str:
+    return json_text(history_sarif(result))
+
+
+def history_sarif(result: HistoryResult) -> dict[str, object]:
+    """SARIF from the shared renderer, each result carrying its history."""
+    from guardian.model import Result
+
+    plain = Result()
+    plain.rules = result.rules
+    plain.policy_source = result.policy_source
+    plain.label = result.label
+    plain.findings = [item.finding for item in result.findings]
+    doc = as_dict(plain)
+    runs = doc["runs"]
+    assert isinstance(runs, list)
+    for sarif_result, item in zip(runs[0]["results"], result.findings, strict=True):
+        props: dict[str, object] = {"paths": item.paths}
+        if item.oid:
+            props.update(blob=item.oid, size=item.size, atHead=item.at_head)
+        if item.commit is not None:
+            props["commit"] = item.commit.to_dict()
+        if item.refs:
+            props["refs"] = item.refs
+        sarif_result["properties"] = props
+    return doc

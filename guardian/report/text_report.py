@@ -8,11 +8,15 @@ escaped, so one finding stays one line and a terminal receives no command.
 
 from __future__ import annotations
 
+from guardian.model import ERROR, SIZE_RULE
 from guardian.output import printable
+from guardian.units import format_size
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guardian.model import Finding, Result
+    from collections.abc import Sequence
+
+    from guardian.model import Finding, HistoryResult, Result
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
 
@@ -64,3 +68,90 @@ def summary(result: Result) -> str:
         extras.append(f"{fixable} fixable with `guardian fix`")
     tail = f" ({'; '.join(extras)})" if extras else ""
     return f"{head}{tail}. Policy: {printable(result.policy_source)}."
+
+
+# -- history ------------------------------------------------------------------------------
+
+_MAX_SHOWN_PATHS = 5
+
+
+def _short_list(items: Sequence[str], limit: int = _MAX_SHOWN_PATHS) -> str:
+    shown = ", ".join(printable(p) for p in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def render_history(result: HistoryResult, *, color: bool = False) -> str:
+
+    red, yellow, bold, dim, reset = ("\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m") if color else ("",) * 5
+    lines: list[str] = []
+    large = result.large
+    if large:
+        assert result.limit is not None
+        lines.append(f"{bold}Blobs over the {format_size(result.limit)} limit, largest first:{reset}")
+        lines.append(f"  {'SIZE':>10}  {'BLOB':<12}  {'INTRODUCED':<40}  {'HEAD':<4}  PATHS")
+        for item in large:
+            commit = item.commit
+            when = f"{commit.id[:12]} {commit.date[:10]} {commit.author.split(' <')[0]}" if commit else "?"
+            head = "yes" if item.at_head else "no"
+            paths = _short_list(item.paths)
+            lines.append(f"  {format_size(item.size):>10}  {item.oid[:12]:<12}  {when[:40]:<40}  {head:<4}  {paths}")
+            if item.exempt_paths:
+                lines.append(f"  {'':>10}  {'':<12}  {dim}also under exempt {_short_list(item.exempt_paths)}{reset}")
+        total = sum(item.size for item in large)
+        at_head = [item for item in large if item.at_head]
+        lines.append(
+            f"  {plural(len(large), 'blob')}, {format_size(total)} in total; "
+            f"{len(at_head)} still at HEAD ({format_size(sum(i.size for i in at_head))})."
+        )
+        lines.append("")
+    others = [item for item in result.findings if item.rule != SIZE_RULE]
+    for item in others:
+        f = item.finding
+        rule = f"{red if f.severity == ERROR else yellow}{f.rule}{reset}"
+        lines.append(f"{bold}{location(f)}{reset}: {rule} {printable(f.message)}")
+        if item.oid:
+            commit = item.commit
+            who = commit.author.split(" <")[0] if commit else ""
+            intro = f", introduced in {commit.id[:12]} ({commit.date[:10]}, {who})" if commit else ""
+            also = f"; also stored as {_short_list(item.paths[1:])}" if len(item.paths) > 1 else ""
+            head = "" if item.at_head else "; no longer at HEAD"
+            lines.append(f"    {dim}blob {item.oid[:12]}{intro}{also}{head}{reset}")
+        elif item.refs:
+            lines.append(f"    {dim}at {_short_list(item.refs, 3)}{reset}")
+    if others:
+        lines.append("")
+    for oid, path, size in result.skipped[:20]:
+        lines.append(
+            f"skipped: {printable(path)} (blob {oid[:12]}, {format_size(size)}) is larger than max-content-size "
+            f"({format_size(result.max_content_size)}); content rules did not read it"
+        )
+    if len(result.skipped) > 20:
+        lines.append(f"skipped: {len(result.skipped) - 20} more blobs over max-content-size (see --format json)")
+    lines.append(history_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def history_summary(result: HistoryResult) -> str:
+    def plural(n: int, word: str) -> str:
+        return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+    scope = f"{plural(result.commits, 'commit')} of {result.label}"
+    if result.findings:
+        head = (
+            f"Found {plural(result.errors, 'error')} and {plural(result.warnings_count, 'warning')} "
+            f"in the history of {scope}"
+        )
+    else:
+        head = f"No violations in the history of {scope}"
+    extras = [f"{plural(result.blob_versions, 'blob version')} sized", f"{plural(result.blobs_read, 'blob')} read"]
+    if result.tips:
+        extras.append(f"{plural(result.tips, 'ref tip')} judged")
+    if result.suppressed:
+        extras.append(f"{result.suppressed} suppressed inline")
+    if result.baselined:
+        extras.append(f"{result.baselined} in the baseline")
+    if result.skipped:
+        extras.append(f"{plural(len(result.skipped), 'blob')} over max-content-size skipped")
+    if result.missing_count:
+        extras.append(f"{plural(result.missing_count, 'missing object')}")
+    return f"{head} ({'; '.join(extras)}). Policy: {printable(result.policy_source)}."

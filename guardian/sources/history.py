@@ -1,0 +1,671 @@
+"""Every blob a repository's history holds, streamed once: the history source.
+
+It judges nothing. It reads git, hands each unique blob a content rule looks
+at to whoever judges (a ``Judge``), and remembers what only a pass over
+history can tell: every path a large blob was stored under and the oldest
+commit that stored it. Memory stays flat however long the history is:
+
+1. ``git log --raw --no-renames --root -c -z`` lists, commit by commit, every
+   (path, blob) pair a commit adds or changes. Every pair any commit's tree
+   holds appears there at least once: a pair is either inherited from a parent
+   or shown in that commit's diff (``-c`` shows what a merge holds that none
+   of its parents do). So every path a blob was ever stored under, and the
+   oldest commit that stored it, come out of this one pass.
+2. With a size limit, one ``git cat-file --batch-check`` process gets each
+   pair and answers with the blob's size from the object header: no blob
+   content is read for sizes. Path, commit and previous blob travel
+   through it in ``%(rest)``, so nothing is kept per pair on our side.
+3. Pairs whose path the judge has rules for (a *profile*) go straight from
+   the log, each unique blob once (``OidSet``), to one ``git cat-file
+   --batch`` process, oldest first. A blob seen again under another path or
+   commit is told to the judge (``seen_again``); one still on its way is told
+   with its bytes (``settle``). Blobs larger than ``max-content-size``
+   (listed by a ``--batch-all-objects`` pass alongside) are never asked for,
+   and a large blob no binary-reading rule wants is dropped when its first
+   8000 bytes say it is binary. Pipes are grown to 1 MiB, so git and Python
+   do not wake each other for every blob.
+
+Missing objects (partial or shallow clones, a damaged repository) are
+reported by id and skipped; the pass goes on and never fetches.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import subprocess
+import threading
+
+from guardian.errors import GitError
+from guardian.git import objects, process, records
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import IO, Protocol
+
+    from guardian.progress import Progress
+
+    class Judge(Protocol):
+        """What the pass hands blobs to (``guardian.scans.history``)."""
+
+        def profile(self, raw_path: bytes, mode: bytes) -> int:
+            """The profile of a path (0: no content rule reads it); called by the log's reader."""
+
+        def reads_binary(self, pid: bytes) -> bool:
+            """Whether a rule of this profile reads binary blobs."""
+
+        def judge(
+            self, oid: bytes, pid: bytes, commit: bytes, old: bytes, path: bytes, data: bytes, size: int
+        ) -> object:
+            """Judge one unique blob (its first version met); the answer goes to ``settle``."""
+
+        def settle(
+            self,
+            oid: bytes,
+            pid: bytes,
+            commit: bytes,
+            path: bytes,
+            size: int,
+            verdict: object,
+            others: list[tuple[bytes, bytes, bytes]],
+        ) -> None:
+            """After ``judge``, under the pass's lock: ``others`` are the
+            (profile, commit, path) it was seen under meanwhile. ``verdict``
+            is None when the blob was not judged (binary)."""
+
+        def seen_again(self, oid: bytes, pid: bytes, commit: bytes, path: bytes) -> None:
+            """A blob judged (or left unjudged) already, under another path or commit; under the lock."""
+
+
+#: Reads of a streamed output, and the size of git's pipes.
+_CHUNK = process.PIPE_SIZE
+_MAX_MISSING_IDS = 1000
+#: git's binary test reads this many bytes from the start of a blob.
+BINARY_PROBE = 8000
+
+
+def log_args(
+    revs: Sequence[str], *, all_refs: bool, since: str | None, paths: Sequence[str] = (), oldest_first: bool = False
+) -> list[str]:
+    """``git log`` arguments that list every (path, blob) pair history adds."""
+    args = [
+        "log",
+        "--raw",
+        "--no-renames",
+        "--root",
+        "-c",
+        "-z",
+        "--no-abbrev",
+        "--no-color",
+        "--no-ext-diff",
+        "--format=%x01%H",
+    ]
+    if since:
+        args.append(f"--since={since}")
+    if oldest_first:
+        # Oldest first: a file's versions are judged in order, and the first
+        # commit to store a blob is the first one seen.
+        args.append("--reverse")
+    if paths:
+        # Without --full-history git follows one parent of a merge that left
+        # the path unchanged, and the other side's versions would be missed.
+        args.append("--full-history")
+    if all_refs:
+        args.append("--all")
+    args.extend(revs)
+    args.append("--")
+    args.extend(paths)
+    return args
+
+
+def path_of(pid: bytes, field: bytes) -> str:
+    """The path a request carried, hex-encoded when its profile id ends in h."""
+    return process.decode_path(bytes.fromhex(field.decode()) if pid.endswith(b"h") else field)
+
+
+class OidSet:
+    """A set of object ids in 8 bytes each (open addressing over an array).
+
+    Remembering every blob already read is what keeps "each blob read once"
+    true on any history; a Python set of ids costs ten times more per blob.
+    Two ids are taken for one when their first 64 bits agree (about one
+    chance in 10^8 for a million blobs), which at worst skips a duplicate.
+    """
+
+    def __init__(self) -> None:
+        from array import array
+
+        self._array = array
+        self._slots = array("Q", bytes(8 * 1024))
+        self._mask = 1023
+        self.count = 0
+
+    @staticmethod
+    def key(oid: bytes, salt: int = 0) -> int:
+        return (int(oid[:16], 16) ^ (salt * 0x9E3779B97F4A7C15)) & 0xFFFFFFFFFFFFFFFF or 1
+
+    def add(self, key: int) -> bool:
+        """Add ``key``; False if it was already there."""
+        slots, mask = self._slots, self._mask
+        i = key & mask
+        while True:
+            value = slots[i]
+            if value == 0:
+                break
+            if value == key:
+                return False
+            i = (i + 1) & mask
+        slots[i] = key
+        self.count += 1
+        if self.count * 2 > mask:
+            self._grow()
+        return True
+
+    def _grow(self) -> None:
+        old = self._slots
+        self._slots = self._array("Q", bytes(16 * len(old)))
+        self._mask = 2 * len(old) - 1
+        self.count = 0
+        for value in old:
+            if value:
+                self.add(value)
+
+
+class _Failure:
+    """The first exception a helper thread hit, re-raised by the main thread."""
+
+    def __init__(self) -> None:
+        self.exc: BaseException | None = None
+
+    def guard(self, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                if self.exc is None:
+                    self.exc = exc
+
+        return run
+
+
+def _stderr_file() -> IO[bytes]:
+    import tempfile
+
+    return tempfile.TemporaryFile()
+
+
+def _last_error_line(fh: IO[bytes]) -> str:
+    fh.seek(0)
+    lines = fh.read().decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+class Large:
+    """A blob over the size limit: its size, every path it was stored under
+    (in the order the log lists them) and the oldest commit that stored it."""
+
+    __slots__ = ("commit", "paths", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.paths: dict[str, None] = {}
+        self.commit = b""
+
+
+class HistoryPass:
+    """One streamed pass over history: the size of every (path, blob) pair,
+    the bytes of each unique blob a profile wants, handed to ``judge``."""
+
+    def __init__(
+        self,
+        root: str,
+        args: list[str],
+        *,
+        limit: int | None,
+        judge: Judge | None,
+        max_content: int,
+        progress: Progress | None,
+        total_commits: list[int],
+        oldest_first: bool = False,
+    ) -> None:
+        self.root = root
+        self.args = args
+        self.limit = limit
+        self.judge = judge
+        self.max_content = max_content
+        self.progress = progress
+        self.total_commits = total_commits
+        self.oldest_first = oldest_first
+        #: Blobs over ``limit``, by id.
+        self.large: dict[str, Large] = {}
+        #: Blobs over max-content-size: id -> (path, size).
+        self.skipped: dict[str, tuple[str, int]] = {}
+        self.missing: dict[str, None] = {}
+        self.missing_count = 0
+        self.commits = [0]
+        #: (path, blob) pairs looked up, and unique blobs whose bytes were read.
+        self.versions = 0
+        self.read = 0
+        # Shared by the log's reader and the content reader.
+        self.lock = threading.Lock()
+        self._inflight: dict[bytes, list[tuple[bytes, bytes, bytes]]] = {}
+        #: Blobs over max-content-size, once listed.
+        self.oversized: dict[bytes, int] | None = None
+        #: Unique blobs in the order they were met: None for one sent to the
+        #: content reader, (blob, profile, path field, size) for one over
+        #: max-content-size that was not. The reader reports the latter in turn.
+        self._queue: collections.deque[tuple[bytes, bytes, bytes, int] | None] = collections.deque()
+        #: Missing blobs the content reader met, and versions of them seen.
+        self._missing_oids: set[bytes] = set()
+        self.missing_versions = 0
+
+    # -- the log's reader: records -> requests ------------------------------------------
+    def _feed(self, log_out: IO[bytes], check_in: IO[bytes] | None, content_in: IO[bytes] | None) -> None:
+        """Turn log records into requests: ``<blob> <profile> <commit>
+        <previous blob> <path>`` to ``cat-file --batch-check`` for every
+        version (sizes, when a limit is set) and straight to ``cat-file
+        --batch`` for each unique blob a profile wants."""
+        every = check_in is not None
+        profile = self.judge.profile if content_in is not None and self.judge is not None else None
+        absent = objects.missing_objects(self.root)
+        queue = self._queue
+        counter = self.commits
+        read = getattr(log_out, "read1", log_out.read)
+        reader = records.RawRecords()
+        out: list[bytes] = []
+        wanted: list[bytes] = []
+        seen = OidSet()
+        key_of, add = OidSet.key, seen.add
+        lock, inflight = self.lock, self._inflight
+        deleted, gitlink = b"000000", b"160000"
+        versions = 0
+        try:
+            while True:
+                chunk = read(_CHUNK)
+                if not chunk:
+                    break
+                for commit, mode, old, oid, _status, field, _source in reader.feed(chunk):
+                    if mode in (deleted, gitlink):
+                        continue
+                    if absent and oid.decode() in absent:
+                        # A partial clone lacks it: cat-file would stop here.
+                        self._missing(oid)
+                        continue
+                    pid = profile(field, mode) if profile is not None else 0
+                    if not (pid or every):
+                        continue
+                    versions += 1
+                    if b"\n" in field or field.endswith(b"\r"):
+                        # cat-file reads lines: such a path travels hex-encoded.
+                        pid_field, field = b"%dh" % pid, field.hex().encode()
+                    else:
+                        pid_field = b"%d" % pid
+                    request = b"%s %s %s %s %s\n" % (oid, pid_field, commit, old, field)
+                    if every:
+                        out.append(request)
+                    if not pid:
+                        continue
+                    if not add(key_of(oid, pid)):
+                        # Sent for judging already (another path, branch or commit).
+                        with lock:
+                            self._another_path(oid, pid_field, commit, field)
+                        continue
+                    oversized = self.oversized
+                    if oversized is not None and oid in oversized:
+                        # Never asked for; the reader reports it in its turn.
+                        queue.append((oid, pid_field, field, oversized[oid]))
+                        continue
+                    with lock:
+                        inflight[oid] = []
+                    queue.append(None)
+                    wanted.append(request)
+                counter[0] = reader.commits
+                # Each chunk's requests go at once: git never waits on
+                # requests held in our buffers.
+                if out and check_in is not None:
+                    check_in.write(b"".join(out))
+                    check_in.flush()
+                    out.clear()
+                if wanted and content_in is not None:
+                    content_in.write(b"".join(wanted))
+                    content_in.flush()
+                    wanted.clear()
+            if not every:
+                self.versions = versions
+        finally:
+            for pipe in (check_in, content_in):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+
+    def _another_path(self, oid: bytes, pid: bytes, commit: bytes, path_field: bytes) -> None:
+        """A blob already sent for judging, seen again. Called with the lock held."""
+        pending = self._inflight.get(oid)
+        if pending is not None:
+            pending.append((pid, commit, path_field))
+        elif oid in self._missing_oids:
+            self._missing_version(oid)
+        elif self.judge is not None:
+            self.judge.seen_again(oid, pid, commit, path_field)
+
+    def _list_oversized(self) -> None:
+        """Blobs over ``max-content-size`` among every object the repository
+        holds, from one ``cat-file --batch-all-objects`` (it reads object
+        headers only), so that git is not asked for their bytes. Runs
+        alongside the log; blobs requested before it is done are read and
+        dropped by the reader."""
+        bound = self.max_content
+        digits = len(str(bound))
+        found: dict[bytes, int] = {}
+        proc = process.popen(
+            ["cat-file", "--batch-all-objects", "--unordered", "--batch-check=%(objectsize) %(objectname)"],
+            self.root,
+        )
+        # A helper, not the scan: it runs on whatever CPU the scan leaves.
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, proc.pid, 10)
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                # A size with fewer digits than the bound is under it.
+                if line.find(b" ") < digits:
+                    continue
+                # Any type: only blobs are looked up.
+                parts = line.split()
+                if len(parts) == 2 and int(parts[0]) > bound:
+                    found[parts[1]] = int(parts[0])
+        finally:
+            proc.stdout.close()
+            proc.wait()
+        self.oversized = found
+
+    # -- the size reader: sizes -> large blobs ----------------------------------------------
+    def _consume(self, check_out: IO[bytes]) -> None:
+        """Read ``<size> <blob> <type> <profile> <commit> <previous> <path>``
+        answers: blobs over the size limit are kept."""
+        limit = self.limit if self.limit is not None else -1
+        # A size with fewer digits than the limit is under it: nearly every
+        # answer stops at one find().
+        short = len(str(limit)) if limit >= 0 else 0
+        oldest_first = self.oldest_first
+        progress = self.progress
+        large = self.large
+        versions = 0
+        read = getattr(check_out, "read1", check_out.read)
+        pending = b""
+        while True:
+            chunk = read(_CHUNK)
+            lines = (pending + chunk).split(b"\n")
+            # Without a chunk, git is done: a last line without its newline stands.
+            pending = lines.pop() if chunk else b""
+            for line in lines:
+                if not line:
+                    continue
+                versions += 1
+                if progress is not None and not versions & 1023:
+                    progress.extra = f"{versions:,} blob versions"
+                    progress.update(self.commits[0], self.total_commits[0] or None)
+                if line.find(b" ") < short:
+                    continue
+                parts = line.split(b" ", 6)
+                if len(parts) < 7:
+                    if len(parts) == 2 and parts[1].startswith(b"missing"):
+                        versions -= 1
+                        self._missing(parts[0])
+                    continue
+                size_text, oid, kind, pid, commit, _old, path_field = parts
+                if kind != b"blob":
+                    continue
+                size = int(size_text)
+                if size > limit >= 0:
+                    key = oid.decode()
+                    item = large.get(key)
+                    if item is None:
+                        item = large[key] = Large(size)
+                    item.paths.setdefault(path_of(pid, path_field), None)
+                    if not (oldest_first and item.commit):
+                        item.commit = commit  # the oldest commit that stored it
+            if not chunk:
+                break
+        self.versions = versions
+
+    def _missing(self, oid: bytes) -> None:
+        """Remember a missing object; past a thousand, only count them."""
+        if len(self.missing) < _MAX_MISSING_IDS:
+            before = len(self.missing)
+            self.missing.setdefault(oid.decode(), None)
+            if len(self.missing) == before:
+                return
+        self.missing_count += 1
+
+    def _missing_version(self, oid: bytes) -> None:
+        """A version whose blob is missing, found by the content reader."""
+        self.missing_versions += 1
+        self._missing(oid)
+
+    # -- the content reader: blob bytes -> the judge ---------------------------------------
+    def _read_content(self, content_out: IO[bytes]) -> None:
+        readline, read = content_out.readline, content_out.read
+        lock, inflight, judge = self.lock, self._inflight, self.judge
+        assert judge is not None
+        max_content = self.max_content
+        count_missing = self.limit is None
+        progress = self.progress if count_missing else None
+        queue = self._queue
+        binary_readers: dict[bytes, bool] = {}
+        while True:
+            header = readline()
+            if not header or not queue or queue[0] is not None:
+                self._take_turn()
+            else:
+                queue.popleft()  # the request this answers
+            if not header:
+                return
+            parts = header[:-1].split(b" ", 6)
+            if len(parts) < 7:
+                if len(parts) >= 2 and parts[1] == b"missing":
+                    with lock:
+                        others = inflight.pop(parts[0], None) or []
+                        if count_missing:
+                            # Without a size pass, missing versions are told here.
+                            self._missing_oids.add(parts[0])
+                            for _ in range(1 + len(others)):
+                                self._missing_version(parts[0])
+                continue
+            oid, _type, size_text, pid, commit, old, path_field = parts
+            size = int(size_text)
+            if size > max_content:
+                # Not in the list of blobs over the bound (a replacement
+                # object, say): its bytes go unread all the same.
+                self._drain(content_out, size + 1)
+                self.skipped.setdefault(oid.decode(), (path_of(pid, path_field), size))
+                with lock:
+                    inflight.pop(oid, None)
+                continue
+            self.read += 1
+            if progress is not None and not self.read & 1023:
+                progress.extra = f"{self.read:,} blobs read"
+                progress.update(self.commits[0], self.total_commits[0] or None)
+            reads_binary = binary_readers.get(pid)
+            if reads_binary is None:
+                reads_binary = binary_readers[pid] = judge.reads_binary(pid)
+            verdict: object = None
+            if size > BINARY_PROBE and not reads_binary:
+                # A large blob no rule reads when binary: its head decides
+                # whether the rest is needed at all.
+                head = read(BINARY_PROBE)
+                if b"\0" in head:
+                    self._drain(content_out, size - len(head) + 1)
+                else:
+                    data = head + read(size - len(head))
+                    read(1)
+                    verdict = judge.judge(oid, pid, commit, old, path_field, data, size)
+            else:
+                data = read(size)
+                read(1)
+                verdict = judge.judge(oid, pid, commit, old, path_field, data, size)
+            with lock:
+                judge.settle(oid, pid, commit, path_field, size, verdict, inflight.pop(oid, []))
+
+    def _take_turn(self) -> None:
+        """Report the blobs over max-content-size met before the next blob
+        sent to ``cat-file`` (all that are left, at the end)."""
+        queue = self._queue
+        while queue:
+            item = queue.popleft()
+            if item is None:
+                return
+            oid, pid_field, path_field, size = item
+            self.skipped.setdefault(oid.decode(), (path_of(pid_field, path_field), size))
+
+    @staticmethod
+    def _drain(stream: IO[bytes], size: int) -> None:
+        """Read and drop ``size`` bytes, a chunk at a time."""
+        while size > 0:
+            got = len(stream.read(min(size, _CHUNK)))
+            if not got:
+                return
+            size -= got
+
+    def run(self) -> None:
+        log_err = _stderr_file()
+        log = process.popen(self.args, self.root, stderr=log_err)
+        check: subprocess.Popen[bytes] | None = None
+        content: subprocess.Popen[bytes] | None = None
+        procs = [log]
+        threads: list[threading.Thread] = []
+        failure = _Failure()
+        ok = False
+        try:
+            if self.limit is not None:
+                fmt = "--batch-check=%(objectsize) %(objectname) %(objecttype) %(rest)"
+                check = process.popen(["cat-file", fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
+                procs.append(check)
+            if self.judge is not None:
+                content_fmt = "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)"
+                content = process.popen(["cat-file", content_fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
+                procs.append(content)
+            if content is not None:
+                lister = threading.Thread(target=failure.guard(self._list_oversized), daemon=True)
+                lister.start()
+                threads.append(lister)
+            log_out = log.stdout
+            check_in = check.stdin if check is not None else None
+            content_in = content.stdin if content is not None else None
+            assert log_out is not None
+            feeder = threading.Thread(
+                target=failure.guard(lambda: self._feed(log_out, check_in, content_in)), daemon=True
+            )
+            feeder.start()
+            threads.append(feeder)
+            # The main thread reads sizes, or blob contents when there are
+            # no sizes to read; a second thread reads contents alongside sizes.
+            if content is not None:
+                content_out = content.stdout
+                assert content_out is not None
+                if check is None:
+                    self._read_content(content_out)
+                else:
+                    reader = threading.Thread(
+                        target=failure.guard(lambda: self._read_content(content_out)), daemon=True
+                    )
+                    reader.start()
+                    threads.append(reader)
+            if check is not None:
+                assert check.stdout is not None
+                self._consume(check.stdout)
+            for thread in threads:
+                thread.join()
+            ok = failure.exc is None
+        finally:
+            for proc in procs:
+                if not ok and proc.poll() is None:
+                    proc.kill()
+            for proc in procs:
+                proc.wait()
+        if failure.exc is not None:
+            raise failure.exc
+        if check is None:
+            self.versions -= self.missing_versions
+        problem = _last_error_line(log_err) if log.returncode != 0 else ""
+        log_err.close()
+        if log.returncode != 0:
+            raise GitError(
+                f"git log failed in {self.root}: {problem or f'exit status {log.returncode}'}; "
+                "check the revisions, or run `git fsck` if objects are damaged"
+            )
+
+
+def count_commits(root: str, revs: Sequence[str], all_refs: bool, since: str | None, out: list[int]) -> None:
+    """How many commits a scan will read, into ``out[0]`` (for the progress display)."""
+    args = ["rev-list", "--count"]
+    if since:
+        args.append(f"--since={since}")
+    if all_refs:
+        args.append("--all")
+    args.extend(revs)
+    proc = process.run(args, root, check=False)
+    text = proc.stdout.decode().strip()
+    if text.isdigit():
+        out[0] = int(text)
+
+
+def history_bytes(root: str, directory: str, *, progress: Progress | None = None) -> tuple[int, int, int]:
+    """(unique blobs, their total size, missing objects) of every blob any
+    ref's history ever stored under ``directory`` (relative to the root;
+    "" for the whole repository)."""
+    pathspec = [f":(top,literal){directory}"] if directory else []
+    log = process.popen(log_args((), all_refs=True, since=None, paths=pathspec), root, stderr=_stderr_file())
+    check = process.popen(
+        ["cat-file", "--batch-check=%(objectname) %(objectsize)", "--buffer"], root, stdin=subprocess.PIPE
+    )
+    assert log.stdout is not None and check.stdin is not None and check.stdout is not None
+    failure = _Failure()
+    seen = OidSet()
+    commits = [0]
+
+    def feed() -> None:
+        assert log.stdout is not None and check.stdin is not None
+        reader = records.RawRecords()
+        read = getattr(log.stdout, "read1", log.stdout.read)
+        out: list[bytes] = []
+        try:
+            while chunk := read(_CHUNK):
+                for record in reader.feed(chunk):
+                    if records.is_content(record) and seen.add(OidSet.key(record[3])):
+                        out.append(record[3] + b"\n")
+                commits[0] = reader.commits
+                if len(out) >= 512:
+                    check.stdin.write(b"".join(out))
+                    out.clear()
+            if out:
+                check.stdin.write(b"".join(out))
+        finally:
+            check.stdin.close()
+
+    thread = threading.Thread(target=failure.guard(feed), daemon=True)
+    thread.start()
+    count = total = missing = 0
+    try:
+        for line in check.stdout:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                count += 1
+                total += int(parts[1])
+            else:
+                missing += 1
+            if progress is not None and not count & 1023:
+                progress.update(commits[0])
+        thread.join()
+    finally:
+        for proc in (log, check):
+            if failure.exc is not None and proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    if failure.exc is not None:
+        raise failure.exc
+    if log.returncode != 0:
+        raise GitError(f"git log failed in {root} (exit status {log.returncode}); run `git fsck` to check the objects")
+    return count, total, missing
