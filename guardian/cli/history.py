@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 import sys
 
+from guardian.cli import EXIT_CLEAN, EXIT_VIOLATIONS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from guardian.config import Policy
-
-EXIT_CLEAN, EXIT_VIOLATIONS = 0, 1
 
 
 def _size(value: str) -> int:
@@ -42,11 +42,17 @@ def _positive(value: str) -> int:
     return number
 
 
-def register(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    policy_options: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], only: str | None) -> None:
     """Add the history and audit subcommands to the ``guardian`` parser."""
+    if only in (None, "history"):
+        _register_history(sub)
+    if only in (None, "audit"):
+        _register_audit(sub)
+
+
+def _register_history(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from guardian.cli.options import POLICY, add_to
+
     history = sub.add_parser(
         "history",
         help="check every blob in the repository's history (sizes, content, .gitignore at each ref tip)",
@@ -60,7 +66,7 @@ def register(
     history.add_argument("revs", nargs="*", metavar="REV", help="revisions or ranges to scan (default: all refs)")
     history.add_argument("--all", dest="all_refs", action="store_true", help="scan every ref (with REVs: as well)")
     history.add_argument("--since", metavar="DATE", help="only commits after DATE (any date git understands)")
-    policy_options(history)
+    add_to(history, POLICY)
     history.add_argument(
         "--format", choices=("text", "json", "sarif"), default="text", help="report format (default: text)"
     )
@@ -84,6 +90,8 @@ def register(
     history.add_argument("--quiet", "-q", action="store_true", help="no progress display and no notes on stderr")
     history.set_defaults(func=cmd_history)
 
+
+def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = sub.add_parser(
         "audit",
         help="what makes a directory big: disk, git and history bytes, largest files, budgets",
@@ -217,8 +225,8 @@ def _notes(result: object, *, quiet: bool) -> list[str]:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from guardian import audit as audit_module
     from guardian import progress
+    from guardian.scans import audit as audit_module
 
     display = progress.Progress("audit", "files", enabled=progress.wanted(quiet=args.quiet))
     try:
@@ -233,9 +241,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         display.close()
     from guardian.output import emit
     from guardian.report import use_color
+    from guardian.report.audit_report import render as render_audit
 
     color = args.format == "text" and not args.output and use_color(sys.stdout)
-    emit(audit_module.render(report, args.format, depth=args.depth, color=color), args.output)
+    emit(render_audit(report, args.format, depth=args.depth, color=color), args.output)
     if args.output:
         sys.stderr.write(f"guardian: audit of {report.label} written to {args.output}.\n")
     return EXIT_VIOLATIONS if report.over_budget else EXIT_CLEAN
