@@ -451,12 +451,12 @@ def test_the_automaton_answers_as_the_regex_does(line: bytes, texts: list[bytes]
 def test_nested_gitignore_files_match_git_through_the_automaton(
     oracle: GitOracle, example: tuple[dict[str, bytes], list]
 ) -> None:
-    import guardian.ignore
+    import guardian.wildmatch
 
     files, paths = example
     with pytest.MonkeyPatch.context() as mp:
         # No text is short enough for the regex: every glob runs the automaton.
-        mp.setattr(guardian.ignore, "_regex_limit", lambda runs, fixed: -1)
+        mp.setattr(guardian.wildmatch, "_regex_limit", lambda runs, fixed: -1)
         ours = _ours(files, paths)
     assert ours == oracle.check(files, paths)
 
