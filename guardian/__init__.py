@@ -6,3 +6,5 @@ the hook's start-up path import only what they use (see ``cli.py``).
 """
 
 __version__ = "0.1.0"
+#: Where the project and its documentation live (SARIF's informationUri and helpUri).
+HOMEPAGE = "https://github.com/guardian-policy/guardian"

@@ -52,6 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], only: str
 
 def _register_history(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from guardian.cli.options import POLICY, add_to
+    from guardian.report import HISTORY_FORMATS
 
     history = sub.add_parser(
         "history",
@@ -67,9 +68,7 @@ def _register_history(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     history.add_argument("--all", dest="all_refs", action="store_true", help="scan every ref (with REVs: as well)")
     history.add_argument("--since", metavar="DATE", help="only commits after DATE (any date git understands)")
     add_to(history, POLICY)
-    history.add_argument(
-        "--format", choices=("text", "json", "sarif"), default="text", help="report format (default: text)"
-    )
+    history.add_argument("--format", choices=HISTORY_FORMATS, default="text", help="report format (default: text)")
     history.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     history.add_argument("--baseline", metavar="FILE", help="hide findings recorded in this baseline")
     history.add_argument(

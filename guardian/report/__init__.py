@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from guardian.model import HistoryResult, Result
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")
 
 
 def use_color(stream: object) -> bool:
@@ -29,7 +29,7 @@ def render(result: Result, fmt: str, *, color: bool = False) -> str:
 
 
 #: The formats of ``guardian history``.
-HISTORY_FORMATS = ("text", "json", "sarif")
+HISTORY_FORMATS = ("text", "json", "sarif", "junit", "gitlab")
 
 
 def render_history(result: HistoryResult, fmt: str, *, color: bool = False) -> str:

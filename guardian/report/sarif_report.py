@@ -1,15 +1,19 @@
 """SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
 
-Each rule carries its help text (the same docs ``guardian explain`` prints);
-each result a location relative to the repository root (``%SRCROOT%``) and a
-partial fingerprint that survives line moves.
+Each rule carries its help text (the same docs ``guardian explain`` prints)
+and a ``helpUri``; each result a location relative to the repository root
+(``%SRCROOT%``) with a region (a finding about a whole file or directory is
+placed at its first line: code scanning shows and fingerprints nothing
+without one) and a partial fingerprint that survives line moves. The run's
+``automationDetails.id`` tells ``check`` from ``history``, so their uploads
+are two categories and never overwrite each other.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from guardian import __version__
+from guardian import HOMEPAGE, __version__
 from guardian.accept import fingerprint
 from guardian.output import json_text
 from guardian.rules import rule_class
@@ -33,11 +37,12 @@ def _rule_descriptor(rule_id: str, severity: str) -> dict[str, object]:
         "shortDescription": {"text": cls.summary},
         "fullDescription": {"text": cls.summary},
         "help": {"text": cls.docs, "markdown": cls.docs},
+        "helpUri": f"{HOMEPAGE}#rules",
         "defaultConfiguration": {"level": _level(severity)},
     }
 
 
-def as_dict(result: Result) -> dict[str, object]:
+def as_dict(result: Result, *, category: str = "guardian/check") -> dict[str, object]:
     rule_ids = list(dict.fromkeys([*result.rules, *(f.rule for f in result.findings)]))
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     results = []
@@ -48,11 +53,10 @@ def as_dict(result: Result) -> dict[str, object]:
                 "uriBaseId": "%SRCROOT%",
             }
         }
-        if f.line:
-            region: dict[str, int] = {"startLine": f.line}
-            if f.column:
-                region["startColumn"] = f.column
-            physical["region"] = region
+        region: dict[str, int] = {"startLine": f.line or 1}
+        if f.line and f.column:
+            region["startColumn"] = f.column
+        physical["region"] = region
         results.append(
             {
                 "ruleId": f.rule,
@@ -71,6 +75,7 @@ def as_dict(result: Result) -> dict[str, object]:
                 "tool": {
                     "driver": {
                         "name": "guardian",
+                        "informationUri": HOMEPAGE,
                         "version": __version__,
                         "semanticVersion": __version__,
                         "rules": [
@@ -78,6 +83,7 @@ def as_dict(result: Result) -> dict[str, object]:
                         ],
                     }
                 },
+                "automationDetails": {"id": f"{category}/"},
                 "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root."}}},
                 "results": results,
             }
@@ -102,7 +108,7 @@ def history_sarif(result: HistoryResult) -> dict[str, object]:
     plain.policy_source = result.policy_source
     plain.label = result.label
     plain.findings = [item.finding for item in result.findings]
-    doc = as_dict(plain)
+    doc = as_dict(plain, category="guardian/history")
     runs = doc["runs"]
     assert isinstance(runs, list)
     for sarif_result, item in zip(runs[0]["results"], result.findings, strict=True):
