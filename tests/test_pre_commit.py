@@ -147,3 +147,28 @@ def test_first_push_of_a_history_is_checked(consumer: Repo, tmp_path: Path) -> N
     consumer.write("first/mod.py", "from atomizer import legacy\n")
     consumer.add("first/mod.py")
     assert _git(consumer, "commit", "-m", "fix").returncode == 0
+
+
+def test_repository_findings_come_once_however_pre_commit_splits_the_files(consumer: Repo) -> None:
+    # 4,000 staged files with long names: more than one command line can hold,
+    # so pre-commit runs the hook several times, each with a share.
+    for i in range(4000):
+        consumer.write(f"generated/module_group_{i % 40:02d}/file_{i:04d}_with_a_rather_long_name.txt", f"{i}\n")
+    consumer.write(".gitignore", GOOD_GITIGNORE.replace("*.zip\n", ""))
+    consumer.write("tools/big.dat", b"x" * 20_000)
+    consumer.write("cache.sqlite", b"SQLite format 3\0")
+    consumer.git("add", "-A", "-f")
+    try:
+        run = subprocess.run(["pre-commit", "run", "guardian"], cwd=consumer.path, capture_output=True, text=True)
+        out = run.stdout + run.stderr
+        assert run.returncode == 1, out
+        assert out.count("files checked") >= 2, out[-2000:]  # it was split
+        assert out.count("`*.zip` is not ignored") == 1, out[-4000:]
+        assert out.count("dir-budget tools/ holds") == 1, out[-4000:]
+        assert out.count("cache.sqlite: gitignore-required tracked file matches") == 1
+        # A second run (a retried commit) reports them again, once.
+        again = subprocess.run(["pre-commit", "run", "guardian"], cwd=consumer.path, capture_output=True, text=True)
+        assert (again.stdout + again.stderr).count("`*.zip` is not ignored") == 1
+    finally:
+        consumer.git("reset", "-q", "--hard", "HEAD")
+        consumer.git("clean", "-qfdx")

@@ -167,6 +167,12 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
         merged = Result()
         merged.policy_source = policy.source
         merged.label = "nothing to push"
+    from guardian.cli import precommit
+
+    if args.staged and args.paths and precommit.under_pre_commit() and snapshots[0].root:
+        # pre-commit may have split its files between several of us.
+        repo_rules = {r.id for r in policy.rules if r.scope == "repo"}
+        merged.findings = precommit.report_once(merged.findings, repo_rules, snapshots[0].root)
     return merged
 
 

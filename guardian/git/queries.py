@@ -95,3 +95,11 @@ def ls_tree(rev: str, cwd: str) -> list[tuple[str, str, int, str]]:
         # "-" for a gitlink; "BAD" when the blob is missing (a partial clone).
         entries.append((mode, oid, int(size) if size.isdigit() else (0 if size == "-" else -1), decode_path(raw_path)))
     return entries
+
+
+def git_paths(cwd: str, *names: str) -> list[str]:
+    """Absolute paths of files in the git directory (``git rev-parse
+    --git-path``): the index of this work tree, "" for the directory itself."""
+    out = run(["rev-parse", *(arg for name in names for arg in ("--git-path", name or "."))], cwd).stdout
+    lines = decode_path(out).removesuffix("\n").split("\n")
+    return [os.path.normpath(os.path.join(cwd, line)) for line in lines]
