@@ -106,6 +106,13 @@ class Baseline:
         raw, why = read_file(path, max_size=MAX_BASELINE_BYTES, follow=True, limit_name="the baseline limit")
         if raw is None:
             raise GuardianError(f"{path}: cannot read the baseline: {why}")
+        return cls.from_bytes(raw, path)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, path: str) -> Baseline:
+        """A baseline from a file's bytes (read from disk, a commit or the App's base branch)."""
+        if len(raw) > MAX_BASELINE_BYTES:
+            raise GuardianError(f"{path}: the baseline is over {MAX_BASELINE_BYTES} bytes; regenerate a smaller one")
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:

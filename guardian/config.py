@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from guardian.rules.base import Rule
 
 CONFIG_FILES = (".guardian.toml", "pyproject.toml")
-TOP_LEVEL_KEYS = ("extend", "exclude", "max-content-size", "rules")
+TOP_LEVEL_KEYS = ("extend", "exclude", "max-content-size", "baseline", "rules")
 COMMON_RULE_KEYS = ("enabled", "severity", "exclude")
 DEFAULT_MAX_CONTENT = 10 * 1024 * 1024
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,10 +62,20 @@ def shipped_policies() -> dict[str, str]:
 class Policy:
     """A resolved policy: enabled rule objects and the global settings."""
 
-    def __init__(self, rules: list[Rule], *, exclude: list[str], max_content_size: int, sources: list[str]) -> None:
+    def __init__(
+        self,
+        rules: list[Rule],
+        *,
+        exclude: list[str],
+        max_content_size: int,
+        sources: list[str],
+        baseline: str | None = None,
+    ) -> None:
         self.rules = rules
         self.exclude = exclude
         self.max_content_size = max_content_size
+        #: The baseline every surface applies, relative to the repository root.
+        self.baseline = baseline
         #: Where the policy came from, most specific first (for reports).
         self.sources = sources
 
@@ -323,6 +333,7 @@ class _Settings:
     def __init__(self) -> None:
         self.exclude: list[str] | None = None
         self.max_content: int | None = None
+        self.baseline: str | None = None
         #: rule id -> (enabled, severity, exclude patterns, parsed options); None where unset.
         self.rules: dict[str, tuple[bool | None, str | None, list[str] | None, dict[str, object]]] = {}
 
@@ -346,6 +357,13 @@ def _validate(table: dict[str, object], source: str) -> _Settings:
             out.max_content = parse_size(table["max-content-size"])
         except ValueError as exc:
             raise error("max-content-size", str(exc)) from None
+    if "baseline" in table:
+        value = table["baseline"]
+        text = value if isinstance(value, str) else ""
+        parts = text.replace("\\", "/").split("/")
+        if not text or text.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts or not parts[-1]:
+            raise error("baseline", 'must be a path relative to the repository root, e.g. ".guardian-baseline.json"')
+        out.baseline = "/".join(p for p in parts if p not in ("", "."))
     rules_table = table.get("rules", {})
     if not isinstance(rules_table, dict):
         raise error("rules", "must be a table of rule-id = { ... }")
@@ -401,6 +419,7 @@ def build_policy(
     layers = _layers(table, source, resolver, default_extend=default_extend)
     exclude: list[str] = []
     max_content = DEFAULT_MAX_CONTENT
+    baseline: str | None = None
     enabled = dict.fromkeys(REGISTRY, True)
     severity = dict.fromkeys(REGISTRY, "error")
     rule_exclude: dict[str, list[str]] = {rule_id: [] for rule_id in REGISTRY}
@@ -408,6 +427,7 @@ def build_policy(
     for layer in reversed([settings for settings, _source in layers]):
         exclude = layer.exclude if layer.exclude is not None else exclude
         max_content = layer.max_content if layer.max_content is not None else max_content
+        baseline = layer.baseline if layer.baseline is not None else baseline
         for rule_id, (on, level, patterns, options) in layer.rules.items():
             enabled[rule_id] = on if on is not None else enabled[rule_id]
             severity[rule_id] = level or severity[rule_id]
@@ -422,7 +442,7 @@ def build_policy(
         matcher = PathMatcher([*exclude, *cls.default_exclude, *rule_exclude[rule_id]])
         rules.append(cls(values[rule_id], severity=severity[rule_id], exclude=matcher.matches))
     sources = [src for _settings, src in layers if not src.startswith("<")]
-    return Policy(rules, exclude=exclude, max_content_size=max_content, sources=sources)
+    return Policy(rules, exclude=exclude, max_content_size=max_content, sources=sources, baseline=baseline)
 
 
 def load_policy(
@@ -437,7 +457,7 @@ def load_policy(
     found = (config, _read(config)) if config else _find_config(start)
     if found is None:
         return build_policy({}, "<no project configuration>", select=select, ignore=ignore)
-    path, data = _shown(found[0]), found[1]
+    path, data = shown(found[0]), found[1]
     table = guardian_table(_parse_toml(data, path), path)
     if table is None:
         if config:
@@ -446,7 +466,7 @@ def load_policy(
     return build_policy(table, path, select=select, ignore=ignore)
 
 
-def _shown(path: str) -> str:
+def shown(path: str) -> str:
     """A path as a user would type it: relative when it is below the current
     directory, absolute otherwise (the same answer wherever the tool runs)."""
     try:

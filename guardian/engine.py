@@ -18,7 +18,7 @@ from guardian.rules.base import is_binary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from guardian.accept import Baseline
     from guardian.config import Policy
@@ -37,10 +37,17 @@ def run(
     baseline: Baseline | None = None,
     skip: frozenset[str] = OWN_FILES,
     jobs: int = 1,
+    base: Callable[[], Snapshot | None] | None = None,
 ) -> Result:
     """Run ``policy`` over ``snapshot``. Paths in ``skip`` (Guardian's own
     configuration and baseline) are not judged by file rules. ``jobs`` > 1
-    lets a large content check use a second process (command line only)."""
+    lets a large content check use a second process (command line only).
+
+    With ``base`` (the tree before, asked for only when needed), the snapshot
+    is a *change* (a commit, a pull request): a repository finding the change
+    does not make stood before it, and goes to ``Result.standing`` instead of
+    blocking; one it makes blocks even where the baseline accepted it (a
+    commit that adds to an accepted over-budget directory makes it worse)."""
     result = Result()
     result.rules = [r.id for r in policy.rules]
     result.severities = {r.id: r.severity for r in policy.rules}
@@ -77,8 +84,13 @@ def run(
     result.skipped.extend(skipped)
 
     # 4. Repository rules, once.
+    made: list[Finding] = []
     if snapshot.has_tree:
-        findings.extend(judge_repo(snapshot, plan.repo_rules))
+        repo_findings = judge_repo(snapshot, plan.repo_rules)
+        if base is None:
+            findings.extend(repo_findings)
+        else:
+            made, result.standing = split_by_change(repo_findings, snapshot, base, plan.repo_rules)
 
     # 5. What the project accepted: inline suppressions, then the baseline.
     kept, result.suppressed = split_suppressed(findings)
@@ -88,6 +100,7 @@ def run(
         if tree_paths is not None:
             tree_paths |= {os.path.dirname(path) for path in tree_paths}  # directories: dir-budget findings
         kept, result.baselined, result.stale = baseline.filter(kept, checked_paths, tree_paths)
+    kept.extend(made)
     kept.sort(key=lambda f: f.sort_key())
     result.findings = kept
     return result
@@ -127,6 +140,28 @@ def fix_repo(snapshot: Snapshot, rules: Sequence[Rule]) -> dict[str, tuple[bytes
         for path, data in rule.fix_repo(snapshot).items():
             edits[path] = (data, [*edits.get(path, (b"", []))[1], rule.id])
     return edits
+
+
+def split_by_change(
+    findings: list[Finding], change: Snapshot, base: Callable[[], Snapshot | None], rules: Sequence[Rule]
+) -> tuple[list[Finding], list[Finding]]:
+    """(repository findings ``change`` makes, those that stood before it),
+    each rule deciding for its own (``Rule.made_by``); the tree before is
+    read once, and only if a rule asks for it."""
+    by_id = {rule.id: rule for rule in rules}
+    loaded: list[Snapshot | None] = []
+
+    def before() -> Snapshot | None:
+        if not loaded:
+            loaded.append(base())
+        return loaded[0]
+
+    made: list[Finding] = []
+    standing: list[Finding] = []
+    for finding in findings:
+        rule = by_id.get(finding.rule)
+        (made if rule is None or rule.made_by(finding, change, before) else standing).append(finding)
+    return made, standing
 
 
 def judge_repo(snapshot: Snapshot, rules: Sequence[Rule]) -> list[Finding]:

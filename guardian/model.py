@@ -191,6 +191,9 @@ class Result:
 
     def __init__(self) -> None:
         self.findings: list[Finding] = []
+        #: Repository findings that stood before the change under check (a
+        #: commit, a pull request) and do not block it.
+        self.standing: list[Finding] = []
         self.suppressed = 0
         self.baselined = 0
         #: Baseline entries that no longer match anything: (rule, path, text).

@@ -25,7 +25,8 @@ class Plan:
 
     def __init__(self, policy: Policy, *, skip: frozenset[str] = OWN_FILES) -> None:
         self.policy = policy
-        self.skip = skip
+        # The policy's own baseline is one of Guardian's files too.
+        self.skip = skip | {policy.baseline} if policy.baseline else skip
         self.max_content_size = policy.max_content_size
         self.file_rules = [r for r in policy.rules if r.scope == "file"]
         self.repo_rules = [r for r in policy.rules if r.scope == "repo"]

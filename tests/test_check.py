@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Repo
+from tests.conftest import GOOD_GITIGNORE, Repo
 
 MIB = 1024 * 1024
 
@@ -281,7 +281,7 @@ def test_missing_object_is_reported_as_skipped_not_a_crash(clean_repo: Repo) -> 
     (clean_repo.path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
     # An unchanged working file would still supply the blob's exact bytes.
     clean_repo.write("src/gone.py", "import optimization_engine  # edited\n")
-    result = clean_repo.guardian("check", "--format", "json")
+    result = clean_repo.guardian("check", "--all-files", "--format", "json")
     assert "Traceback" not in result.err
     data = json.loads(result.out)
     assert {"path": "src/gone.py", "reason": "object missing (partial clone?)"} in data["skipped"]
@@ -517,3 +517,52 @@ def test_a_large_work_tree_file_is_not_read_to_learn_its_size(clean_repo: Repo) 
     entry = FileEntry("big.bin", -1, "100644", oid)
     assert worktree_blob(str(clean_repo.path), entry) == b"x" * 4096
     assert worktree_blob(str(clean_repo.path), entry, max_size=1024) is None
+
+
+def test_plain_check_judges_the_files_as_they_are_on_disk(clean_repo: Repo) -> None:
+    clean_repo.write("src/a.py", "import atomizer\n")
+    clean_repo.commit()
+    # An unstaged edit, and an untracked file: what ruff users expect checked.
+    clean_repo.write("src/a.py", "import optimization_engine.core\n")
+    clean_repo.write("src/new.py", "from optimization_engine import x\n")
+    result = clean_repo.guardian("check")
+    assert result.code == 1, result
+    assert "src/a.py:1:8: forbidden-import" in result.out and "src/new.py:1:6: forbidden-import" in result.out
+    # --all-files judges the index, as the hooks do: the committed file is clean.
+    staged = clean_repo.guardian("check", "--all-files")
+    assert staged.code == 0, staged
+
+
+def test_check_after_fix_agrees_with_fix(clean_repo: Repo) -> None:
+    clean_repo.write("pkg/m.py", "from optimization_engine.solvers import run\n")
+    clean_repo.write(".gitignore", GOOD_GITIGNORE.replace("*.zip\n", ""))
+    clean_repo.commit()
+    fixed = clean_repo.guardian("fix")
+    assert "fixed pkg/m.py" in fixed.out and "fixed .gitignore" in fixed.out, fixed
+    after = clean_repo.guardian("check")
+    assert after.code == 0, after
+    assert "fixable" not in after.out
+
+
+def test_large_working_copy_of_a_small_blob_is_judged_by_the_blob(clean_repo: Repo) -> None:
+    # A git-lfs style pointer: the index holds a small blob, the working copy is big.
+    clean_repo.write("assets/model.bin", b"pointer\n")
+    clean_repo.commit()
+    (clean_repo.path / "assets/model.bin").write_bytes(b"\1" * (2 * 1024 * 1024))
+    assert clean_repo.guardian("check", "--select", "max-file-size").code == 0
+
+
+def test_a_missing_path_is_a_usage_error(clean_repo: Repo) -> None:
+    for args in (("check", "--staged", "nope.py"), ("fix", "nope.py")):
+        result = clean_repo.guardian(*args)
+        assert result.code == 2, (args, result)
+        assert "nope.py: no such file or directory" in result.err and result.err.count("\n") == 1
+
+
+def test_fix_of_one_path_fixes_no_repository_file(clean_repo: Repo) -> None:
+    clean_repo.write(".gitignore", "*.bak\n")
+    clean_repo.write("pkg/m.py", "from optimization_engine.solvers import run\n")
+    clean_repo.commit()
+    result = clean_repo.guardian("fix", "pkg/m.py")
+    assert "fixed pkg/m.py" in result.out and ".gitignore" not in result.out, result
+    assert (clean_repo.path / ".gitignore").read_text() == "*.bak\n"

@@ -29,7 +29,7 @@ def test_fix_appends_missing_patterns_keeping_crlf(repo: Repo) -> None:
     assert data.startswith(b"build/\r\n*.bak\r\n")
     assert b"*.sqlite\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
     assert data.count(b"*.bak") == 1
-    assert repo.guardian("check", "--select", "gitignore-required", "--staged").code == 1  # not staged yet
+    assert repo.guardian("check", "--select", "gitignore-required", "--all-files").code == 1  # not staged yet
     repo.commit()
     assert repo.guardian("check").code == 0
 

@@ -172,3 +172,40 @@ def test_repository_findings_come_once_however_pre_commit_splits_the_files(consu
     finally:
         consumer.git("reset", "-q", "--hard", "HEAD")
         consumer.git("clean", "-qfdx")
+
+
+def test_hook_args_can_name_a_baseline(consumer: Repo) -> None:
+    config = (consumer.path / ".pre-commit-config.yaml").read_text()
+    try:
+        # An old file that breaks the policy, committed before Guardian, and
+        # accepted in a baseline the hook is told about in `args:`.
+        consumer.write("legacy/old_module.py", "from optimization_engine import x\n")
+        consumer.add("legacy/old_module.py")
+        assert _git(consumer, "commit", "--no-verify", "-m", "the past").returncode == 0
+        made = subprocess.run(
+            ["guardian", "baseline", "--all-files", "--output", "accepted.json"], cwd=consumer.path, capture_output=True
+        )
+        assert made.returncode == 0, made.stderr
+        consumer.write(
+            ".pre-commit-config.yaml",
+            config.replace("  - id: guardian\n", "  - id: guardian\n    args: [--baseline, accepted.json]\n"),
+        )
+        consumer.add("accepted.json", ".pre-commit-config.yaml")
+        assert _git(consumer, "commit", "--no-verify", "-m", "accept it").returncode == 0
+        # Editing the old file keeps the accepted line: the commit passes.
+        consumer.write("legacy/old_module.py", "from optimization_engine import x\n\nVERSION = 2\n")
+        consumer.add("legacy/old_module.py")
+        done = _git(consumer, "commit", "-m", "touch the old module")
+        assert done.returncode == 0, done.stdout + done.stderr
+        # A new violation still fails.
+        consumer.write("legacy/new_module.py", "import optimization_engine.solvers\n")
+        consumer.add("legacy/new_module.py")
+        refused = _git(consumer, "commit", "-m", "a new one")
+        assert refused.returncode != 0 and "legacy/new_module.py:1:8" in refused.stdout + refused.stderr
+    finally:
+        consumer.git("reset", "-q", "--hard", "HEAD")
+        consumer.write(".pre-commit-config.yaml", config)
+        consumer.git("rm", "-q", "-r", "--cached", "--ignore-unmatch", "legacy", "accepted.json")
+        consumer.git("add", ".pre-commit-config.yaml")
+        consumer.git("commit", "-q", "--no-verify", "-m", "restore", "--allow-empty")
+        consumer.git("clean", "-qfdx")

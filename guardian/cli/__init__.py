@@ -76,16 +76,34 @@ def shown(message: str) -> str:
 def split_files(argv: list[str]) -> tuple[list[str], list[str]]:
     """(options, file names) of a hook's command line.
 
-    pre-commit runs ``entry + args + file names``, and a file name may look
-    like an option (``-x.py``, even ``--output``). After ``--files`` every
-    argument that names an existing file is a file, whatever it looks like;
-    the others (a hook's ``args:``) are options, written ``--opt=value``.
+    pre-commit runs ``entry + args + file names``, and a hook's entry ends in
+    ``--files``: what follows is the hook's ``args:`` then the files. An
+    argument that names an existing file is a file, whatever it looks like
+    (``-x.py``, even ``--output``); an option ``check`` knows is an option,
+    with its value (``--baseline .guardian-baseline.json``); the rest are
+    left for the parser, which says what is wrong with them.
     """
     if "--files" not in argv:
         return argv, []
+    from guardian.cli.options import CHECK
+
+    known = {option.name: option for option in CHECK}
     at = argv.index("--files")
-    rest = argv[at + 1 :]
-    return argv[:at] + [a for a in rest if not os.path.lexists(a)], [a for a in rest if os.path.lexists(a)]
+    options, files = argv[:at], []
+    rest = iter(argv[at + 1 :])
+    for arg in rest:
+        option = known.get(arg.partition("=")[0])
+        if os.path.lexists(arg):
+            files.append(arg)
+        elif option is not None:
+            options.append(arg)
+            if not option.flag and "=" not in arg:
+                value = next(rest, None)
+                if value is not None:
+                    options.append(value)
+        else:
+            options.append(arg)
+    return options, files
 
 
 if TYPE_CHECKING:

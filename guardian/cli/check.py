@@ -12,6 +12,7 @@ from guardian.errors import GuardianError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
     from guardian.config import Policy
     from guardian.model import Result, Snapshot
@@ -51,7 +52,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], only: str
     if only in (None, "baseline"):
         baseline = sub.add_parser("baseline", help="record today's findings so that only new ones fail")
         source_options(baseline)
-        baseline.add_argument("--output", metavar="FILE", default=DEFAULT_BASELINE, help=f"default: {DEFAULT_BASELINE}")
+        baseline.add_argument(
+            "--output", metavar="FILE", help=f"default: the policy's baseline key, else {DEFAULT_BASELINE}"
+        )
         baseline.set_defaults(func=cmd_baseline)
 
 
@@ -59,6 +62,19 @@ def _policy(args: argparse.Namespace, start: str) -> Policy:
     from guardian.config import load_policy
 
     return load_policy(getattr(args, "config", None), start=start, select=args.select, ignore=args.ignore)
+
+
+def baseline_path(args: argparse.Namespace, policy: Policy, root: str) -> str | None:
+    """The baseline to apply: ``--baseline``, else the policy's ``baseline``
+    key (relative to the repository root), else none."""
+    given: str | None = getattr(args, "baseline", None)
+    if given:
+        return given
+    if policy.baseline:
+        from guardian.config import shown
+
+        return shown(os.path.join(root, policy.baseline))
+    return None
 
 
 def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
@@ -93,7 +109,7 @@ def _pre_push_range(root: str) -> list[tuple[str | None, str]]:
 def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
     """The snapshots a check covers."""
     from guardian.git import queries
-    from guardian.sources.disk import DiskSnapshot
+    from guardian.sources.disk import DiskSnapshot, WorktreeSnapshot
     from guardian.sources.index import IndexSnapshot
     from guardian.sources.revisions import RangeSnapshot
 
@@ -109,10 +125,10 @@ def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
         return [DiskSnapshot(args.paths, base=base)]
     root = queries.toplevel(os.getcwd())
     if args.staged:
-        paths = None
-        if args.paths:
-            paths = [os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in args.paths]
-        return [IndexSnapshot(root, paths)]
+        if not args.paths:
+            return [IndexSnapshot(root)]
+        _require_paths(args.paths)
+        return [IndexSnapshot(root, [_relative(p, root) for p in args.paths])]
     if args.rev_range:
         base, sep, head = args.rev_range.partition("..")
         if sep and head.startswith("."):
@@ -122,7 +138,23 @@ def _snapshots(args: argparse.Namespace) -> list[Snapshot]:
         return [RangeSnapshot(root, base or None, head or "HEAD")]
     if args.pre_push:
         return [RangeSnapshot(root, base, head) for base, head in _pre_push_range(root)]
-    return [IndexSnapshot(root, all_files=True)]
+    if args.all_files:
+        return [IndexSnapshot(root, all_files=True)]
+    # The files as they are on disk, as `guardian fix` sees them.
+    return [WorktreeSnapshot(root)]
+
+
+def _relative(path: str, root: str) -> str:
+    return os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+
+
+def _require_paths(paths: Sequence[str]) -> None:
+    """A path named on the command line that does not exist is a usage error
+    (pre-commit only ever names files that do)."""
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise GuardianError(f"{shown}: no such file or directory; name files that exist")
 
 
 def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
@@ -132,23 +164,43 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
     snapshots = _snapshots(args)
     # The nearest configuration from the current directory, whatever the source.
     policy = _policy(args, os.getcwd())
+    root = snapshots[0].root if snapshots and snapshots[0].root else os.getcwd()
+    path = baseline_path(args, policy, root)
     baseline = None
-    if use_baseline and getattr(args, "baseline", None):
+    if use_baseline and path:
         from guardian.accept import Baseline
 
-        baseline = Baseline.load(args.baseline)
+        baseline = Baseline.load(path)
     skip = set(OWN_FILES)
-    if getattr(args, "baseline", None):
-        root = snapshots[0].root if snapshots and snapshots[0].root else os.getcwd()
-        skip.add(os.path.relpath(os.path.abspath(args.baseline), root).replace(os.sep, "/"))
+    if path:
+        skip.add(_relative(path, root))
+    # A commit is a change: repository findings that stood before it are
+    # notes, not errors (what stood before is HEAD's tree).
+    before: list[Snapshot] = []
+
+    def head_tree() -> Snapshot | None:
+        from guardian.sources.tips import commit_tree
+
+        found = commit_tree(root, "HEAD")
+        if found is not None:
+            before.append(found)
+        return found
+
     merged: Result | None = None
     for snapshot in snapshots:
         try:
             result = engine.run(
-                snapshot, policy, baseline=baseline, skip=frozenset(skip), jobs=min(2, os.cpu_count() or 1)
+                snapshot,
+                policy,
+                baseline=baseline,
+                skip=frozenset(skip),
+                jobs=min(2, os.cpu_count() or 1),
+                base=head_tree if args.staged else None,
             )
         finally:
             snapshot.close()
+            for done in before:
+                done.close()
         if merged is None:
             merged = result
         else:
@@ -160,6 +212,7 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
             merged.suppressed += result.suppressed
             merged.baselined += result.baselined
             merged.skipped.extend(result.skipped)
+            merged.standing.extend(f for f in result.standing if f not in merged.standing)
             merged.label += f", {result.label}"
     if merged is None:
         from guardian.model import Result
@@ -173,6 +226,7 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
         # pre-commit may have split its files between several of us.
         repo_rules = {r.id for r in policy.rules if r.scope == "repo"}
         merged.findings = precommit.report_once(merged.findings, repo_rules, snapshots[0].root)
+        merged.standing = precommit.report_once(merged.standing, repo_rules, snapshots[0].root, kind="standing")
     return merged
 
 
@@ -191,25 +245,33 @@ def cmd_check(args: argparse.Namespace) -> int:
         sys.stderr.write(
             f"guardian: {len(result.stale)} baseline "
             f"{'entry no longer matches' if len(result.stale) == 1 else 'entries no longer match'}; "
-            f"refresh the baseline with `guardian baseline --output {args.baseline}`\n"
+            f"refresh it with `guardian baseline{_output_option(args.baseline)}`\n"
         )
     if args.exit_zero:
         return EXIT_CLEAN
     return EXIT_VIOLATIONS if result.errors else EXIT_CLEAN
 
 
+def _output_option(path: str | None) -> str:
+    return f" --output {path}" if path and path != DEFAULT_BASELINE else ""
+
+
 def cmd_baseline(args: argparse.Namespace) -> int:
     from guardian.accept import Baseline
+    from guardian.git import queries
+    from guardian.output import write_output
 
     result = _run(args, use_baseline=False)
     baseline = Baseline.from_findings(result.findings)
-    from guardian.output import write_output
-
-    write_output(args.output, baseline.dumps().encode("utf-8"))
-    sys.stdout.write(
-        f"Wrote {len(result.findings)} findings ({len(baseline.entries)} entries) to {args.output}; "
-        f"use it with `guardian check --baseline {args.output}`.\n"
-    )
+    policy = _policy(args, os.getcwd())
+    configured = baseline_path(args, policy, queries.toplevel(os.getcwd())) if not args.output else None
+    output = args.output or configured or DEFAULT_BASELINE
+    write_output(output, baseline.dumps().encode("utf-8"))
+    if configured:
+        use = "the policy's `baseline` key applies it everywhere"
+    else:
+        use = f'name it in the policy (baseline = "{output}") to apply it everywhere, or pass --baseline {output}'
+    sys.stdout.write(f"Wrote {len(result.findings)} findings ({len(baseline.entries)} entries) to {output}; {use}.\n")
     return EXIT_CLEAN
 
 
@@ -224,6 +286,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
     root = queries.toplevel(os.getcwd())
     policy = _policy(args, os.getcwd())
+    if args.paths:
+        _require_paths(args.paths)
     snapshot = WorktreeSnapshot(root, args.paths or None, remember=True)
     snapshot.max_read = policy.max_content_size
     #: path -> (the bytes the fix was computed from, None for a new file; new bytes; rules)
@@ -235,7 +299,9 @@ def cmd_fix(args: argparse.Namespace) -> int:
             data, fixed_by = engine.fix(entry.path, original, plan.fixers_for(entry.path))
             if fixed_by:
                 edits[entry.path] = (original, data, fixed_by)
-    for path, (data, rule_ids) in engine.fix_repo(snapshot, plan.repo_rules).items():
+    # Named files only: like `guardian check PATH`, no repository-wide fixes.
+    repo_rules = plan.repo_rules if snapshot.has_tree else []
+    for path, (data, rule_ids) in engine.fix_repo(snapshot, repo_rules).items():
         assert snapshot.seen is not None
         before = edits.get(path)
         original = before[0] if before else snapshot.seen.get(path)

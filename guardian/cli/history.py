@@ -10,12 +10,14 @@ import os
 import sys
 
 from guardian.cli import EXIT_CLEAN, EXIT_VIOLATIONS
+from guardian.errors import GuardianError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
+    from guardian.accept import Baseline
     from guardian.config import Policy
 
 
@@ -142,11 +144,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         policy = _policy_at_head(root, args.select, args.ignore)
     else:
         policy = load_policy(args.config, start=os.getcwd(), select=args.select, ignore=args.ignore)
-    baseline = None
-    if args.baseline:
-        from guardian.accept import Baseline
-
-        baseline = Baseline.load(args.baseline)
+    baseline = _baseline(args, policy, root, bare=bare)
     display = progress.Progress("history", "commits", enabled=progress.wanted(quiet=args.quiet))
     try:
         result = history.scan_history(
@@ -203,6 +201,23 @@ def cmd_history(args: argparse.Namespace) -> int:
         # Recording a baseline accepts what it records, as `guardian baseline` does.
         return EXIT_CLEAN
     return EXIT_VIOLATIONS if result.errors else EXIT_CLEAN
+
+
+def _baseline(args: argparse.Namespace, policy: Policy, root: str, *, bare: bool) -> Baseline | None:
+    """``--baseline``, else the policy's: from the work tree, or, in a bare
+    repository, the file HEAD holds (as the policy itself is read there)."""
+    from guardian.accept import Baseline
+    from guardian.cli.check import baseline_path
+
+    if bare and not args.baseline and policy.baseline:
+        from guardian.git import objects
+
+        data = dict(objects.CatFile(root).read_many([f"HEAD:{policy.baseline}"])).get(f"HEAD:{policy.baseline}")
+        if data is None:
+            raise GuardianError(f"HEAD:{policy.baseline}: the policy's baseline is not in HEAD; commit it")
+        return Baseline.from_bytes(data, f"HEAD:{policy.baseline}")
+    path = baseline_path(args, policy, root)
+    return Baseline.load(path) if path else None
 
 
 def _notes(result: object, *, quiet: bool) -> list[str]:

@@ -32,7 +32,7 @@ def under_pre_commit() -> bool:
     return os.environ.get("PRE_COMMIT") == "1"
 
 
-def report_once(findings: list[Finding], repo_rules: Collection[str], root: str) -> list[Finding]:
+def report_once(findings: list[Finding], repo_rules: Collection[str], root: str, *, kind: str = "") -> list[Finding]:
     """``findings`` without the repository findings an earlier invocation of
     this pre-commit run already reported (and remembered for the later ones)."""
     try:
@@ -49,7 +49,7 @@ def report_once(findings: list[Finding], repo_rules: Collection[str], root: str)
         os.makedirs(directory, exist_ok=True)
         _remove_stale(directory)
         index = os.stat(os.environ.get("GIT_INDEX_FILE") or index_path)
-        key = f"{os.getppid()}-{index.st_ino}-{index.st_size}-{index.st_mtime_ns}"
+        key = f"{os.getppid()}-{index.st_ino}-{index.st_size}-{index.st_mtime_ns}{kind and '-' + kind}"
         fd = os.open(os.path.join(directory, key), os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except OSError:
         return findings  # a read-only git directory: better twice than never

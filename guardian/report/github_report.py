@@ -11,7 +11,7 @@ from guardian.report.text_report import summary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guardian.model import Result
+    from guardian.model import Finding, Result
 
 
 def _data(text: str) -> str:
@@ -22,16 +22,22 @@ def _prop(text: str) -> str:
     return _data(printable(text)).replace(":", "%3A").replace(",", "%2C")
 
 
+def _props(f: Finding) -> str:
+    props = [f"file={_prop(f.path)}"] if f.path else []
+    if f.line:
+        props.append(f"line={f.line}")
+        if f.column:
+            props.append(f"col={f.column}")
+    props.append(f"title={_prop('guardian ' + f.rule)}")
+    return ",".join(props)
+
+
 def render(result: Result, *, color: bool = False) -> str:
     lines = []
     for f in result.findings:
-        props = [f"file={_prop(f.path)}"] if f.path else []
-        if f.line:
-            props.append(f"line={f.line}")
-            if f.column:
-                props.append(f"col={f.column}")
-        props.append(f"title={_prop('guardian ' + f.rule)}")
         kind = "error" if f.severity == "error" else "warning"
-        lines.append(f"::{kind} {','.join(props)}::{_data(printable(f.message))}")
+        lines.append(f"::{kind} {_props(f)}::{_data(printable(f.message))}")
+    for f in result.standing:
+        lines.append(f"::notice {_props(f)}::{_data(printable('stood before this change: ' + f.message))}")
     lines.append(summary(result))
     return "\n".join(lines) + "\n"

@@ -41,6 +41,7 @@ def as_dict(result: Result) -> dict[str, object]:
             "baselined": result.baselined,
         },
         "findings": [finding_dict(f) for f in result.findings],
+        "standing": [finding_dict(f) for f in result.standing],
         "stale_baseline": result.stale,
         "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
     }

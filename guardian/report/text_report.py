@@ -37,11 +37,50 @@ def render(result: Result, *, color: bool = False) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     lines = []
-    for f in result.findings:
+    for f, message in _lines(result.findings):
         rule = paint(_RED if f.severity == "error" else _YELLOW, f.rule)
-        lines.append(f"{paint(_BOLD, location(f))}: {rule} {printable(f.message)}")
+        lines.append(f"{paint(_BOLD, location(f))}: {rule} {printable(message)}")
+    if result.standing:
+        shown = ", ".join(f"{f.rule} {printable(f.path) or '.'}" for f in result.standing[:4])
+        more = ", ..." if len(result.standing) > 4 else ""
+        count = plural(len(result.standing), "repository finding")
+        lines.append(
+            f"note: {count} stood before this change and do not block it: {shown}{more} "
+            "(`guardian check --all-files` shows them)"
+        )
     lines.append(summary(result))
     return "\n".join(lines) + "\n"
+
+
+def _lines(findings: list[Finding]) -> list[tuple[Finding, str]]:
+    """Each finding with its message, several whole-file findings of one rule
+    about one file joined where the rule reads them better as one line."""
+    out: list[tuple[Finding, str]] = []
+    i = 0
+    while i < len(findings):
+        f = findings[i]
+        j = i + 1
+        while (
+            j < len(findings)
+            and not f.line
+            and (findings[j].rule, findings[j].path, findings[j].line)
+            == (
+                f.rule,
+                f.path,
+                0,
+            )
+        ):
+            j += 1
+        if j - i > 1:
+            from guardian.rules import rule_class
+
+            group = findings[i:j]
+            worst = next((g for g in group if g.severity == "error"), f)
+            out.extend((worst, message) for message in rule_class(f.rule).combined([g.message for g in group]))
+        else:
+            out.append((f, f.message))
+        i = j
+    return out
 
 
 def summary(result: Result) -> str:

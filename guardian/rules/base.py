@@ -116,6 +116,21 @@ class Rule:
     def check_repo(self, snapshot: Snapshot) -> Iterable[Finding]:
         return ()
 
+    @classmethod
+    def combined(cls, messages: list[str]) -> list[str]:
+        """This rule's messages about one file as a text report shows them:
+        several alike may read better as one line (JSON and SARIF keep one
+        finding each). By default, as they are."""
+        return messages
+
+    def made_by(self, finding: Finding, change: Snapshot, before: Callable[[], Snapshot | None]) -> bool:
+        """Whether ``change`` (a snapshot whose ``files`` are what a commit or
+        pull request changes) makes this repository finding, rather than the
+        finding standing before it. ``before()`` is the tree before the
+        change (None when there is none), read only if asked. By default a
+        finding is the change's."""
+        return True
+
     def fix_repo(self, snapshot: Snapshot) -> dict[str, bytes]:
         """Paths (relative to the snapshot root) mapped to their new bytes."""
         return {}

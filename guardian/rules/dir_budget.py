@@ -7,7 +7,7 @@ from guardian.units import format_size, parse_size
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from guardian.model import Finding, Snapshot
 
@@ -68,25 +68,46 @@ change is reviewed.
 - `exclude` (list of gitignore patterns, default `[]`): files not counted.
 """
 
-    def check_repo(self, snapshot: Snapshot) -> Iterable[Finding]:
+    def _totals(self, snapshot: Snapshot) -> dict[str, tuple[int, int]]:
+        """Budgeted directory -> (bytes, files) of the blobs under it."""
         budgets = self.settings["budgets"]
         assert isinstance(budgets, dict)
-        if not budgets:
-            return []
         prefixes = tuple(budgets)
         under = [
             e for e in snapshot.tree() if e.path.startswith(prefixes) and e.is_regular and not self.is_excluded(e.path)
         ]
         sized = snapshot.with_sizes(under)
-        findings = []
-        for directory, budget in budgets.items():
+        totals = {}
+        for directory in budgets:
             files = [e for e in sized if e.path.startswith(directory)]
-            total = sum(max(e.size, 0) for e in files)
+            totals[directory] = (sum(max(e.size, 0) for e in files), len(files))
+        return totals
+
+    def made_by(self, finding: Finding, change: Snapshot, before: Callable[[], Snapshot | None]) -> bool:
+        """A change makes a directory's overage when it puts more bytes there:
+        one that leaves the directory alone, or shrinks it, does not."""
+        directory = finding.path.rstrip("/") + "/"
+        if not any(e.path.startswith(directory) for e in change.files):
+            return False
+        base = before()
+        if base is None:
+            return True
+        now = self._totals(change).get(directory, (0, 0))[0]
+        return now > self._totals(base).get(directory, (0, 0))[0]
+
+    def check_repo(self, snapshot: Snapshot) -> Iterable[Finding]:
+        budgets = self.settings["budgets"]
+        assert isinstance(budgets, dict)
+        if not budgets:
+            return []
+        findings = []
+        for directory, (total, count) in self._totals(snapshot).items():
+            budget = budgets[directory]
             if total > budget:
                 findings.append(
                     self.finding(
                         directory.rstrip("/"),
-                        f"{directory} holds {format_size(total)} in {len(files)} file{'' if len(files) == 1 else 's'}, "
+                        f"{directory} holds {format_size(total)} in {count} file{'' if count == 1 else 's'}, "
                         f"{format_size(total - budget)} over its {format_size(budget)} budget; "
                         f"run `guardian audit {directory}` to see what is in it",
                     )

@@ -23,7 +23,7 @@ from guardian.rules.base import Option, Rule, parse_str_list
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any
 
     from guardian.ignore import PathMatcher, Pattern
@@ -88,6 +88,9 @@ def parse_patterns(value: object) -> list[str]:
 
 #: Entries a memo holds before it starts afresh.
 _MEMO_LIMIT = 100_000
+_FIX_TAIL = "; add it to the root .gitignore (`guardian fix` does)"
+#: How a pattern missing only at the root ends its message (text reports join them).
+_ROOT_TAIL = " is not ignored at the repository root" + _FIX_TAIL
 #: Pattern tests one survey may make (a probe tests the patterns above it).
 _PROBE_BUDGET = 5_000_000
 
@@ -362,6 +365,32 @@ nothing for a file that is already tracked.
         findings.extend(self._tracked(snapshot, patterns))
         return findings
 
+    @classmethod
+    def combined(cls, messages: list[str]) -> list[str]:
+        """Every pattern missing at the root, in one line."""
+        missing = [m for m in messages if m.endswith(_ROOT_TAIL) and m.startswith("`")]
+        if len(missing) < 2:
+            return messages
+        patterns = [m[: -len(_ROOT_TAIL)] for m in missing]
+        line = f"{len(patterns)} required patterns are not ignored at the repository root: {', '.join(patterns)}; "
+        line += "add them to the root .gitignore (`guardian fix` does)"
+        rest = [m for m in messages if m not in missing]
+        return [line, *rest]
+
+    def made_by(self, finding: Finding, change: Snapshot, before: Callable[[], Snapshot | None]) -> bool:
+        """A tracked file that matches a required pattern is the change's when
+        the change holds it; a pattern not ignored is the change's only when
+        the change edits a .gitignore and the gap was not there before."""
+        if finding.path != GITIGNORE or finding.line:
+            return True
+        if not any(_is_gitignore(e.path) for e in change.files):
+            return False
+        base = before()
+        if base is None:
+            return True
+        gaps, root = self._survey(base, self._patterns())
+        return finding.message not in {self._gap_finding(gap, root).message for gap in gaps}
+
     def _gap_finding(self, gap: _Gap, root: _Root) -> Finding:
         head = f"`{_show(gap.pattern)}` is not ignored {gap.where}"
         if gap.others and gap.where != _where(""):
@@ -371,7 +400,7 @@ nothing for a file that is already tracked.
             source = negation.source or GITIGNORE
             head += f": `{_show(negation.text)}` ({_show(source)} line {negation.line}) re-includes it"
         if gap.fixable:
-            tail = "; add it to the root .gitignore (`guardian fix` does)"
+            tail = _FIX_TAIL
         elif negation is not None:
             tail = "; remove or narrow that negation"
             if negation.source != GITIGNORE:

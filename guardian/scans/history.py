@@ -370,7 +370,7 @@ def scan_history(
     max_content = policy.max_content_size if max_content_size is None else max_content_size
     result.max_content_size = max_content
     # Every blob is judged, Guardian's own files included, as history stored them.
-    plan = Plan(policy, skip=frozenset())
+    plan = Plan(policy)
 
     size_rule = policy.rule(SIZE_RULE)
     tip_rules = [r for r in plan.repo_rules if r.id in TIP_RULES]

@@ -7,7 +7,7 @@ import os
 
 from guardian.errors import GuardianError
 from guardian.files import read_file
-from guardian.git import process
+from guardian.git import objects, process
 from guardian.model import MODE_SYMLINK, FileEntry, Snapshot
 
 TYPE_CHECKING = False
@@ -81,13 +81,20 @@ def read_from_disk(
 
 class WorktreeSnapshot(Snapshot):
     """The working tree as git sees it: tracked and untracked-not-ignored
-    files, with their bytes and sizes read from disk. ``guardian fix`` works
-    on it, so unstaged edits are kept and judged."""
+    files, their bytes read from disk, so unstaged edits are judged: what a
+    plain ``guardian check`` and ``guardian fix`` work on. A tracked file's
+    size is its staged blob's, as the hooks judge it (a git-lfs pointer is
+    small whatever its working copy holds); an untracked file's, its own.
+    With ``paths``, only those files (or directories) are under check, and,
+    as for loose files, repository rules do not run."""
 
     def __init__(self, root: str, paths: Sequence[str] | None = None, *, remember: bool = False) -> None:
         self.root = root
+        self.repo = root
         self.label = "working tree"
         self.unread: dict[str, str] = {}
+        #: Tracked path -> its staged blob id (sizes come from git for these).
+        self._blobs: dict[str, str] = {}
         #: With ``remember``: the bytes each read gave, by path, so that a fix
         #: computed from them is written only over those very bytes.
         self.seen: dict[str, bytes] | None = {} if remember else None
@@ -99,8 +106,10 @@ class WorktreeSnapshot(Snapshot):
                 continue
             meta, tab, raw_path = record.partition(b"\t")
             if tab:
-                mode = meta.split()[0].decode()
+                fields = meta.split()
+                mode = fields[0].decode()
                 path = process.decode_path(raw_path)
+                self._blobs[path] = fields[1].decode()
             else:  # untracked files are listed without stage information
                 mode, path = "100644", process.decode_path(record)
             full = os.path.join(root, path)
@@ -113,6 +122,7 @@ class WorktreeSnapshot(Snapshot):
         if paths is None:
             self.files = self._tree
         else:
+            self.has_tree = False
             wanted = {os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths}
             below = tuple(w + "/" for w in wanted)
             self.files = [e for e in self._tree if e.path in wanted or e.path.startswith(below)]
@@ -121,13 +131,16 @@ class WorktreeSnapshot(Snapshot):
         return self._tree
 
     def with_sizes(self, entries: Sequence[FileEntry]) -> Sequence[FileEntry]:
-        for entry in entries:
-            if entry.size < 0 and not entry.is_submodule:
+        wanted = [e for e in entries if e.size < 0 and not e.is_submodule]
+        staged = objects.batch_check((self._blobs[e.path] for e in wanted if e.path in self._blobs), self.repo)
+        for entry in wanted:
+            size = staged.get(self._blobs.get(entry.path, ""))
+            if size is None:
                 try:
-                    st = os.lstat(entry.oid)
-                    entry.size = st.st_size
+                    size = os.lstat(entry.oid).st_size
                 except OSError:
-                    entry.size = 0
+                    size = 0
+            entry.size = size
         return entries
 
     def read_many(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, bytes | None]]:

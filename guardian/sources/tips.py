@@ -37,6 +37,19 @@ class TreeSnapshot(GitSnapshot):
         for entry in entries:
             yield entry, self._reader.read(entry.oid)
 
+    def close(self) -> None:
+        self._reader.close()
+
+
+def commit_tree(root: str, rev: str) -> TreeSnapshot | None:
+    """The tree of ``rev`` (the state before a change), or None when the
+    repository has no such commit (a first commit has nothing before it)."""
+    found = process.run(["rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}"], root, check=False)
+    tree = found.stdout.decode().strip()
+    if found.returncode != 0 or not tree:
+        return None
+    return TreeSnapshot(root, tree, rev, objects.TreeReader(root))
+
 
 def ref_tips(root: str, revs: Sequence[str], *, all_refs: bool) -> list[tuple[str, str]]:
     """(ref name, tree id) of the tips of the chosen revisions, in one
