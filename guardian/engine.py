@@ -117,6 +117,9 @@ def judge(entry: FileEntry, data: bytes | None, rules: Sequence[Rule], *, binary
         if binary and rule.text_only:
             continue
         findings.extend(rule.check_file(entry, data))
+    if entry.commit:
+        for finding in findings:
+            finding.commit = entry.commit
     return findings
 
 

@@ -26,9 +26,23 @@ class Finding:
     file (or, with an empty ``path``, the whole repository). ``line_text`` is
     the offending line as written: inline suppressions and baseline
     fingerprints are computed from it, so it survives edits elsewhere.
+    ``commit`` and ``commit_subject`` name the commit that brought the file's
+    blob in, where the check is of commits (a push, a range): provenance, not
+    part of what the finding is.
     """
 
-    __slots__ = ("column", "fixable", "line", "line_text", "message", "path", "rule", "severity")
+    __slots__ = (
+        "column",
+        "commit",
+        "commit_subject",
+        "fixable",
+        "line",
+        "line_text",
+        "message",
+        "path",
+        "rule",
+        "severity",
+    )
 
     def __init__(
         self,
@@ -50,6 +64,8 @@ class Finding:
         self.column = column
         self.line_text = line_text
         self.fixable = fixable
+        self.commit = ""
+        self.commit_subject = ""
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.column, self.rule, self.message)
@@ -60,7 +76,10 @@ class Finding:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Finding):
             return NotImplemented
-        return self.to_dict() == other.to_dict()
+        return self._identity() == other._identity()
+
+    def _identity(self) -> tuple[object, ...]:
+        return (*self.sort_key(), self.severity, self.line_text, self.fixable)
 
     def __hash__(self) -> int:
         return hash(self.sort_key())
@@ -78,14 +97,18 @@ class FileEntry:
     judge new blobs.
     """
 
-    __slots__ = ("mode", "new", "oid", "path", "size")
+    __slots__ = ("commit", "mode", "new", "oid", "path", "size")
 
-    def __init__(self, path: str, size: int = -1, mode: str = "100644", oid: str = "", *, new: bool = True) -> None:
+    def __init__(
+        self, path: str, size: int = -1, mode: str = "100644", oid: str = "", *, new: bool = True, commit: str = ""
+    ) -> None:
         self.path = path
         self.size = size
         self.mode = mode
         self.oid = oid
         self.new = new
+        #: The commit that brought this blob in, when the snapshot is of commits.
+        self.commit = commit
 
     @property
     def is_symlink(self) -> bool:
@@ -225,13 +248,17 @@ SIZE_RULE = "max-file-size"
 class Commit:
     """A commit as a report shows it."""
 
-    __slots__ = ("author", "id", "offset", "timestamp")
+    __slots__ = ("author", "id", "offset", "subject", "timestamp")
 
-    def __init__(self, id: str, timestamp: int = 0, offset: str = "+0000", author: str = "") -> None:
+    def __init__(
+        self, id: str, timestamp: int = 0, offset: str = "+0000", author: str = "", subject: str = ""
+    ) -> None:
         self.id = id
         self.timestamp = timestamp
         self.offset = offset
         self.author = author
+        #: The first line of the commit's message.
+        self.subject = subject
 
     @property
     def date(self) -> str:
@@ -248,7 +275,7 @@ class Commit:
             return datetime.datetime.fromtimestamp(0, datetime.UTC).isoformat()
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "date": self.date, "author": self.author}
+        return {"id": self.id, "date": self.date, "author": self.author, "subject": self.subject}
 
 
 class HistoryFinding:

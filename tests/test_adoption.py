@@ -117,3 +117,39 @@ def test_guardian_s_own_files_are_skipped_by_history_too(past: Repo) -> None:
     plain = past.guardian("history", "--quiet", "--format", "json", "--select", "forbidden-import")
     paths = {p for f in json.loads(plain.out)["findings"] for p in f["paths"]}
     assert paths == {"legacy/run.py"}
+
+
+def test_a_refused_push_names_the_commit_that_brought_the_problem(repo: Repo) -> None:
+    repo.write(".gitignore", GOOD_GITIGNORE)
+    base = repo.commit("base")
+    repo.write("results/big.bin", b"\1" * (3 * 1024 * 1024))
+    added = repo.commit("Add the solver results")
+    repo.git("rm", "-q", "results/big.bin")
+    repo.write("src/a.py", "import optimization_engine.core\n")
+    repo.commit("Remove them again, import the old package")
+    text = repo.guardian("check", "--rev-range", f"{base}..HEAD")
+    assert text.code == 1
+    assert "results/big.bin: max-file-size file is 3.0 MiB" in text.out
+    assert f'(from {added[:12]} "Add the solver results")' in text.out
+    doc = json.loads(repo.guardian("check", "--rev-range", f"{base}..HEAD", "--format", "json").out)
+    by_path = {f["path"]: f for f in doc["findings"]}
+    assert by_path["results/big.bin"]["commit"] == {"id": added, "subject": "Add the solver results"}
+    sarif = json.loads(repo.guardian("check", "--rev-range", f"{base}..HEAD", "--format", "sarif").out)
+    commits = [r.get("properties", {}).get("commit", {}).get("subject") for r in sarif["runs"][0]["results"]]
+    assert "Add the solver results" in commits
+    github = repo.guardian("check", "--rev-range", f"{base}..HEAD", "--format", "github").out
+    assert f'(from {added[:12]} "Add the solver results")' in github
+    # A whole-tree check has no commit to name.
+    assert "(from " not in repo.guardian("check", "--all-files").out
+
+
+def test_history_names_the_introducing_commit_with_its_subject(repo: Repo) -> None:
+    repo.write(".gitignore", GOOD_GITIGNORE)
+    repo.write("src/a.py", "import optimization_engine.core\n")
+    first = repo.commit("Port the solver")
+    text = repo.guardian("history", "--quiet")
+    assert f'introduced in {first[:12]} "Port the solver"' in text.out, text
+    doc = json.loads(repo.guardian("history", "--quiet", "--format", "json").out)
+    assert doc["findings"][0]["commit"]["subject"] == "Port the solver"
+    github = repo.guardian("history", "--quiet", "--format", "github")
+    assert "::error file=src/a.py,line=1,col=8" in github.out and "Port the solver" in github.out

@@ -220,6 +220,13 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
         merged = Result()
         merged.policy_source = policy.source
         merged.label = "nothing to push"
+    if any(f.commit for f in merged.findings):
+        # Which commit brought each finding in: a refused push names it.
+        from guardian.git import queries
+
+        named = queries.subjects(root, (f.commit for f in merged.findings))
+        for finding in merged.findings:
+            finding.commit_subject = named.get(finding.commit, "")
     from guardian.cli import precommit
 
     if args.staged and args.paths and precommit.under_pre_commit() and snapshots[0].root:

@@ -12,7 +12,7 @@ from guardian.git.process import decode_path, run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
 
 def toplevel(cwd: str) -> str:
@@ -103,3 +103,19 @@ def git_paths(cwd: str, *names: str) -> list[str]:
     out = run(["rev-parse", *(arg for name in names for arg in ("--git-path", name or "."))], cwd).stdout
     lines = decode_path(out).removesuffix("\n").split("\n")
     return [os.path.normpath(os.path.join(cwd, line)) for line in lines]
+
+
+def subjects(cwd: str, commits: Iterable[str]) -> dict[str, str]:
+    """Commit id -> the first line of its message, for many commits in one call."""
+    wanted = list(dict.fromkeys(c for c in commits if c))
+    if not wanted:
+        return {}
+    out = run(
+        ["log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%s"], cwd, input=("\n".join(wanted) + "\n").encode()
+    ).stdout
+    found = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        commit, sep, subject = line.partition("\x1f")
+        if sep:
+            found[commit] = subject
+    return found

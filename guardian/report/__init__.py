@@ -29,7 +29,7 @@ def render(result: Result, fmt: str, *, color: bool = False) -> str:
 
 
 #: The formats of ``guardian history``.
-HISTORY_FORMATS = ("text", "json", "sarif", "junit", "gitlab")
+HISTORY_FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")
 
 
 def render_history(result: HistoryResult, fmt: str, *, color: bool = False) -> str:

@@ -28,6 +28,8 @@ def _issues(findings: Iterable[tuple[Finding, str]]) -> list[dict[str, object]]:
     issues: list[dict[str, object]] = []
     seen: dict[str, int] = {}
     for f, note in findings:
+        if f.commit and not note:
+            note = f" (from {f.commit[:12]}" + (f' "{f.commit_subject[:72]}")' if f.commit_subject else ")")
         # The baseline fingerprint ignores line numbers, so two identical lines
         # share it; GitLab needs one per issue: the occurrence makes it unique.
         base = fingerprint(f)
@@ -59,4 +61,5 @@ def history_note(item: HistoryFinding) -> str:
     if item.commit is None:
         return f" (at {', '.join(item.refs)})" if item.refs else ""
     head = "; no longer at HEAD" if item.at_head is False else ""
-    return f" (introduced in {item.commit.id[:12]}{head})"
+    subject = f' "{item.commit.subject[:72]}"' if item.commit.subject else ""
+    return f" (introduced in {item.commit.id[:12]}{subject}{head})"

@@ -23,6 +23,7 @@ def finding_dict(f: Finding) -> dict[str, object]:
         "message": f.message,
         "fixable": f.fixable,
         "fingerprint": fingerprint(f),
+        **({"commit": {"id": f.commit, "subject": f.commit_subject}} if f.commit else {}),
     }
 
 

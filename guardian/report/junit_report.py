@@ -63,9 +63,9 @@ def _xml(findings: Iterable[tuple[Finding, str]], summary: str) -> str:
 
 
 def render(result: Result, *, color: bool = False) -> str:
-    from guardian.report.text_report import summary
+    from guardian.report.text_report import introduced, summary
 
-    return _xml(((f, "") for f in result.findings), summary(result))
+    return _xml(((f, introduced(f)) for f in result.findings), summary(result))
 
 
 def render_history(result: HistoryResult, *, color: bool = False) -> str:

@@ -65,6 +65,7 @@ def as_dict(result: Result, *, category: str = "guardian/check") -> dict[str, ob
                 "message": {"text": f.message},
                 "locations": [{"physicalLocation": physical}],
                 "partialFingerprints": {"guardianFingerprint/v1": fingerprint(f)},
+                **({"properties": {"commit": {"id": f.commit, "subject": f.commit_subject}}} if f.commit else {}),
             }
         )
     return {

@@ -28,6 +28,17 @@ def location(finding: Finding) -> str:
     return path
 
 
+def introduced(f: Finding) -> str:
+    """`` (from abc123def456 "subject")`` for a finding a commit brought in, else ""."""
+    if not f.commit:
+        return ""
+    subject = f' "{printable(f.commit_subject[:_SUBJECT_CHARS])}"' if f.commit_subject else ""
+    return f" (from {f.commit[:12]}{subject})"
+
+
+_SUBJECT_CHARS = 72
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -39,7 +50,7 @@ def render(result: Result, *, color: bool = False) -> str:
     lines = []
     for f, message in _lines(result.findings):
         rule = paint(_RED if f.severity == "error" else _YELLOW, f.rule)
-        lines.append(f"{paint(_BOLD, location(f))}: {rule} {printable(message)}")
+        lines.append(f"{paint(_BOLD, location(f))}: {rule} {printable(message)}{paint(_DIM, introduced(f))}")
     if result.standing:
         shown = ", ".join(f"{f.rule} {printable(f.path) or '.'}" for f in result.standing[:4])
         more = ", ..." if len(result.standing) > 4 else ""
@@ -151,7 +162,8 @@ def render_history(result: HistoryResult, *, color: bool = False) -> str:
         if item.oid:
             commit = item.commit
             who = commit.author.split(" <")[0] if commit else ""
-            intro = f", introduced in {commit.id[:12]} ({commit.date[:10]}, {who})" if commit else ""
+            subject = f' "{printable(commit.subject[:_SUBJECT_CHARS])}"' if commit and commit.subject else ""
+            intro = f", introduced in {commit.id[:12]}{subject} ({commit.date[:10]}, {who})" if commit else ""
             also = f"; also stored as {_short_list(item.paths[1:])}" if len(item.paths) > 1 else ""
             head = "" if item.at_head else "; no longer at HEAD"
             lines.append(f"    {dim}blob {item.oid[:12]}{intro}{also}{head}{reset}")

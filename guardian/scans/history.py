@@ -304,7 +304,8 @@ def commit_info(root: str, commits: Iterable[str]) -> dict[str, Commit]:
     for oid, data in reader.read_many(wanted):
         commit = Commit(oid)
         if data is not None:
-            header = data.split(b"\n\n", 1)[0]
+            header, _, message = data.partition(b"\n\n")
+            commit.subject = message.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
             for line in header.split(b"\n"):
                 if line.startswith(b"author "):
                     person, _, when = line[7:].rpartition(b">")

@@ -41,14 +41,16 @@ class RangeSnapshot(GitSnapshot):
         # Every path each new blob was stored under, from the commits' own
         # diffs (NUL-separated: any file name), merges against each parent.
         raw = process.run(
-            ["log", "--raw", "-z", "--no-renames", "--no-abbrev", "-m", "--format=", head_id, *not_in], root
+            ["log", "--raw", "-z", "--no-renames", "--no-abbrev", "-m", "--format=%x01%H", head_id, *not_in], root
         ).stdout
         files: dict[tuple[str, str], FileEntry] = {}
         for record in records.parse_records(raw):
             oid = record[3].decode()
             if records.is_content(record) and oid in new:
                 path = process.decode_path(record[5])
-                files.setdefault((path, oid), FileEntry(path, -1, record[1].decode(), oid, new=True))
+                entry = files.setdefault((path, oid), FileEntry(path, -1, record[1].decode(), oid, new=True))
+                # The log runs newest first: the last commit seen brought the blob in.
+                entry.commit = record[0].decode()
         self.files = list(self.with_sizes(list(files.values())))
 
     def _head_tree(self) -> list[tuple[str, str, int, str]]:
