@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("check", "fix", "baseline", "init", "rules", "explain", "install", "history", "audit")
+COMMANDS = ("check", "fix", "baseline", "init", "rules", "explain", "install", "uninstall", "history", "audit")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,7 +155,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from guardian.cli import check
 
         check.register(sub, only)
-    if only in (None, "init", "rules", "explain", "install"):
+    if only in (None, "init", "rules", "explain", "install", "uninstall"):
         from guardian.cli import setup
 
         setup.register(sub, only)

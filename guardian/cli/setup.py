@@ -36,6 +36,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], only: str
         install.add_argument("--force", action="store_true", help="replace a hook that Guardian did not write")
         install.set_defaults(func=cmd_install)
 
+    if only in (None, "uninstall"):
+        uninstall = sub.add_parser("uninstall", help="remove the plain git hooks Guardian installed")
+        uninstall.add_argument("--hook", choices=("pre-commit", "pre-push", "all"), default="all")
+        uninstall.set_defaults(func=cmd_uninstall)
+
 
 STARTER_CONFIG = """\
 # Guardian policy for this repository. Reference: `guardian rules`,
@@ -102,5 +107,13 @@ def cmd_install(args: argparse.Namespace) -> int:
     from guardian.install import install_hooks
 
     for line in install_hooks(os.getcwd(), args.hook, force=args.force):
+        sys.stdout.write(line + "\n")
+    return EXIT_CLEAN
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    from guardian.install import uninstall_hooks
+
+    for line in uninstall_hooks(os.getcwd(), args.hook):
         sys.stdout.write(line + "\n")
     return EXIT_CLEAN
