@@ -250,9 +250,7 @@ class Commit:
 
     __slots__ = ("author", "id", "offset", "subject", "timestamp")
 
-    def __init__(
-        self, id: str, timestamp: int = 0, offset: str = "+0000", author: str = "", subject: str = ""
-    ) -> None:
+    def __init__(self, id: str, timestamp: int = 0, offset: str = "+0000", author: str = "", subject: str = "") -> None:
         self.id = id
         self.timestamp = timestamp
         self.offset = offset
