@@ -2,13 +2,14 @@
 
 REST requests besides blob fetches (``read`` in the call counter):
 
-1. the pull request (``GET /pulls/{n}``; a fork's check suite first lists
-   open pull requests to find it; when the queue has seen another pull
-   request with this head, ``GET /commits/{sha}/pulls`` says which share it
-   now, see ``app.report``),
-2. the base commit's root tree (is there a ``.guardian.toml`` or a
-   ``pyproject.toml``?); the file itself is a blob fetch, and the parsed
-   policy is cached by blob id,
+1. the pull request (``GET /pulls/{n}``, ``app.pulls``; a fork's check
+   suite first lists open pull requests to find it; when the store has seen
+   another pull request with this head, ``GET /commits/{sha}/pulls`` says
+   which share it now, see ``app.shared_head``),
+2. the base commit's root tree, where ``guardian.config.policy_file`` (the
+   one policy lookup every surface drives) looks for ``.guardian.toml``,
+   then ``pyproject.toml``; each file is a blob fetch, and the parsed policy
+   is cached by blob id,
 3. the head's recursive tree (sizes of every blob; more requests only when
    GitHub truncates it),
 4. the changed files, 100 per page: ``ceil(changed / 100)`` requests.
@@ -27,52 +28,21 @@ import collections
 import dataclasses
 import math
 
-from app.github import GitHubError
-from app.names import github_id, object_id
 from app.pool import PolicySource, Task
 from app.snapshot import MAX_PR_FILES, BlobFetcher, TreeWalk, changed_entries, tree_entries
-from guardian.config import CONFIG_FILES, Policy, build_policy, holds_policy, load_policy_bytes
+from guardian.config import CONFIG_FILES, Policy, build_policy, load_policy_bytes, policy_file
 from guardian.errors import ConfigError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from app.github import CallCounter, GitHubClient
     from app.pool import EvaluationPool
+    from app.pulls import PullRequest
     from app.settings import Settings
     from guardian.model import FileEntry, Result
 
 #: How many ``.gitignore`` files a repository rule may read per evaluation.
 MAX_GITIGNORE_FILES = 500
-
-
-@dataclasses.dataclass(frozen=True)
-class PullRequest:
-    number: int
-    head_sha: str
-    base_sha: str
-    base_ref: str
-    state: str
-    html_url: str
-
-    @classmethod
-    def from_api(cls, data: dict[str, object]) -> PullRequest | None:
-        """The pull request of an API answer; None when its number or
-        commit ids are not ones GitHub gives (they go into request paths)."""
-        head = data.get("head") if isinstance(data.get("head"), dict) else {}
-        base = data.get("base") if isinstance(data.get("base"), dict) else {}
-        assert isinstance(head, dict) and isinstance(base, dict)
-        number = github_id(data.get("number"))
-        head_sha, base_sha = object_id(head.get("sha")), object_id(base.get("sha"))
-        if number is None or not head_sha or not base_sha:
-            return None
-        return cls(
-            number=number,
-            head_sha=head_sha,
-            base_sha=base_sha,
-            base_ref=str(base.get("ref", "")),
-            state=str(data.get("state", "open")),
-            html_url=str(data.get("html_url", "")),
-        )
 
 
 @dataclasses.dataclass
@@ -120,61 +90,6 @@ class PolicyCache:
             self._items.popitem(last=False)
 
 
-#: Open pull requests looked through for a fork's head (most recently updated first).
-MAX_OPEN_PULLS = 1000
-
-
-async def find_pull_request(gh: GitHubClient, repo: str, installation: int, head_sha: str) -> PullRequest | None:
-    """The open pull request whose head is ``head_sha`` (a fork's check suite
-    names none). A push updates its pull request, so the newest updates come
-    first and the search stops after ``MAX_OPEN_PULLS``."""
-    async for page in gh.paginate(
-        f"/repos/{repo}/pulls",
-        installation=installation,
-        params={"state": "open", "sort": "updated", "direction": "desc"},
-        max_items=MAX_OPEN_PULLS,
-    ):
-        for item in page:
-            if isinstance(item, dict) and isinstance(item.get("head"), dict) and item["head"].get("sha") == head_sha:
-                found = PullRequest.from_api(item)
-                if found is not None:
-                    return found
-    return None
-
-
-async def open_pull_requests_at(gh: GitHubClient, repo: str, installation: int, head_sha: str) -> list[PullRequest]:
-    """The open pull requests into ``repo`` whose head is ``head_sha`` (one
-    request: ``GET /commits/{sha}/pulls`` lists the pull requests a commit
-    belongs to; those whose head it is are kept). Asked only when a head may
-    be shared, so the common path makes no such request."""
-    data = await gh.get_json(
-        f"/repos/{repo}/commits/{head_sha}/pulls", installation=installation, params={"per_page": 100}
-    )
-    found: list[PullRequest] = []
-    for item in data if isinstance(data, list) else []:
-        if not isinstance(item, dict) or item.get("state") != "open" or not isinstance(item.get("number"), int):
-            continue
-        head, base = item.get("head"), item.get("base")
-        if not isinstance(head, dict) or head.get("sha") != head_sha or not isinstance(base, dict):
-            continue
-        base_repo = base.get("repo")
-        if isinstance(base_repo, dict) and str(base_repo.get("full_name", repo)).lower() != repo.lower():
-            continue
-        pr = PullRequest.from_api(item)
-        if pr is not None:
-            found.append(pr)
-    return sorted(found, key=lambda pr: pr.number)
-
-
-async def get_pull_request(gh: GitHubClient, repo: str, installation: int, number: int) -> PullRequest:
-    path = f"/repos/{repo}/pulls/{number}"
-    data = await gh.get_json(path, installation=installation)
-    pr = PullRequest.from_api(data) if isinstance(data, dict) else None
-    if pr is None:
-        raise GitHubError(502, "GET", path, "the answer has no valid number, head and base commit ids")
-    return pr
-
-
 class Evaluator:
     def __init__(self, gh: GitHubClient, settings: Settings, pool: EvaluationPool) -> None:
         self.gh = gh
@@ -184,42 +99,76 @@ class Evaluator:
         #: pyproject.toml blobs without a [tool.guardian] table (LRU, as the policies).
         self._not_config: collections.OrderedDict[str, None] = collections.OrderedDict()
 
-    async def _policy(
-        self, repo: str, installation: int, base_root: object, fetcher: BlobFetcher
-    ) -> tuple[Policy, PolicySource]:
-        """The base branch's policy: ``.guardian.toml``, else ``[tool.guardian]``
-        of ``pyproject.toml``, else the shipped default; with the bytes it
-        came from, for the evaluation process."""
+    async def _policy(self, base_root: object, fetcher: BlobFetcher) -> tuple[Policy, PolicySource]:
+        """The base branch's policy, as ``guardian.config.policy_file`` finds
+        it in the base's root tree (``.guardian.toml``, else ``[tool.guardian]``
+        of ``pyproject.toml``, else the shipped default); with the bytes it
+        came from, for the evaluation process.
+
+        Each file the lookup asks for is a blob fetch, awaited between its
+        steps, unless its blob id answers already: a parsed policy (or why
+        it cannot be used) is cached by blob id, and so is a
+        ``pyproject.toml`` the lookup passed over."""
         items = base_root.get("tree") if isinstance(base_root, dict) else None
         root_files = {e.path: e for e in tree_entries(items if isinstance(items, list) else [])[0]}
-        for name in CONFIG_FILES:
-            entry = root_files.get(name)
-            if entry is None or not entry.is_regular:
-                continue
-            key = f"{name}:{entry.oid}"
-            if key in self._not_config:
-                self._not_config.move_to_end(key)
-                continue
-            cached = self.policies.get(key)
-            if cached is None:
-                data = await fetcher.fetch(entry)
-                if data is None:
-                    continue
-                # holds_policy knows every TOML spelling of [tool.guardian]
-                # (a search for the bytes "tool.guardian" misses quoted keys).
-                if name == "pyproject.toml" and not holds_policy(data, name):
-                    self._not_config[key] = None
-                    while len(self._not_config) > 1024:
-                        self._not_config.popitem(last=False)
-                    continue
-                try:
-                    cached = (load_policy_bytes(data, name), self._source(key, name, data))
-                except ConfigError as exc:
-                    cached = exc
-                self.policies.put(key, cached)
-            if isinstance(cached, ConfigError):
-                raise cached
-            return self._bounded(cached[0]), cached[1]
+        lookup = policy_file()
+        #: The file whose bytes the lookup was sent last (passed over, if it asks on).
+        sent = ""
+        found: tuple[str, bytes] | None = None
+        try:
+            name = next(lookup)
+            while True:
+                entry = root_files.get(name)
+                key = f"{name}:{entry.oid}" if entry is not None and entry.is_regular else ""
+                cached = self.policies.get(key) if key else None
+                if cached is not None:
+                    # Parsed before: this blob held a policy, so the lookup would end here.
+                    lookup.close()
+                    return self._cached(cached)
+                data = await self._config_bytes(key, entry, fetcher)
+                sent = key if data is not None else ""
+                name = lookup.send(data)
+                self._passed_over(sent)
+        except StopIteration as done:
+            found = done.value
+        if found is None:
+            self._passed_over(sent)
+            return self._default()
+        name, data = found
+        key = f"{name}:{root_files[name].oid}"
+        try:
+            parsed: _Cached = (load_policy_bytes(data, name), self._source(key, name, data))
+        except ConfigError as exc:
+            parsed = exc
+        self.policies.put(key, parsed)
+        return self._cached(parsed)
+
+    async def _config_bytes(self, key: str, entry: FileEntry | None, fetcher: BlobFetcher) -> bytes | None:
+        """The bytes of a configuration file for the lookup; None when the
+        base has no such regular file, it could not be fetched, or its blob
+        is known to hold no policy."""
+        if not key or entry is None:
+            return None
+        if key in self._not_config:
+            self._not_config.move_to_end(key)
+            return None
+        return await fetcher.fetch(entry)
+
+    def _passed_over(self, key: str) -> None:
+        """Remember a blob the lookup passed over although it had its bytes
+        (a ``pyproject.toml`` without ``[tool.guardian]``): it is not fetched again."""
+        if not key:
+            return
+        self._not_config[key] = None
+        while len(self._not_config) > 1024:
+            self._not_config.popitem(last=False)
+
+    def _cached(self, cached: _Cached) -> tuple[Policy, PolicySource]:
+        if isinstance(cached, ConfigError):
+            raise cached
+        return self._bounded(cached[0]), cached[1]
+
+    def _default(self) -> tuple[Policy, PolicySource]:
         cached = self.policies.get("default")
         if cached is None or isinstance(cached, ConfigError):
             cached = (build_policy({}, "<no project configuration>"), self._source("default", "", None))
@@ -286,7 +235,7 @@ class Evaluator:
             evaluation.notes.append("GitHub truncated the head tree listing; it was read subtree by subtree.")
 
         try:
-            policy, source = await self._policy(repo, installation, base_root, fetcher)
+            policy, source = await self._policy(base_root, fetcher)
         except ConfigError as exc:
             evaluation.config_error = str(exc)
             evaluation.reads, evaluation.blobs = calls["read"], calls["blob"]

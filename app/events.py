@@ -15,7 +15,7 @@ Handled events and actions:
 
 Everything else is acknowledged and ignored, and so is a delivery whose
 repository name, commit ids or numbers are not ones GitHub gives
-(``app.names``): they would go into request paths and the queue.
+(``app.names``): they would go into request paths and the store.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 from app.names import github_id, is_login, is_repo_name, object_id
-from app.queue import JobSpec
+from app.store import JobSpec
 
 PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review", "edited")
 CHECK_SUITE_ACTIONS = ("requested", "rerequested")
@@ -73,68 +73,77 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
     login = _str(_dict(installation.get("account")).get("login"))
     decision = Decision(installation=installation_id, account=login if is_login(login) else "")
 
-    if event in ("installation", "installation_repositories") and installation_id is None:
+    if event in ("installation", "installation_repositories"):
+        _installation(decision, event, action, payload)
+    elif event not in EVENTS or event == "ping":
+        decision.ignored = f"event {event!r} is not one Guardian handles"
+    elif installation_id is None or not repo:
+        decision.ignored = "no installation or repository in the payload"
+    elif not is_repo_name(repo):
+        decision.ignored = "the repository's full_name is not an owner/name GitHub allows"
+    elif event == "pull_request":
+        _pull_request(decision, repo, installation_id, action, payload)
+    else:
+        _suite(decision, event, repo, installation_id, action, payload)
+    return decision
+
+
+def _installation(decision: Decision, event: str, action: str, payload: dict[str, object]) -> None:
+    if decision.installation is None:
         decision.ignored = f"{event} payload without a valid installation id"
-        return decision
-    if event == "installation":
+    elif event == "installation":
         if action in INSTALLATION_ADD:
             decision.repos_added = _repo_names(payload.get("repositories"))
         elif action in INSTALLATION_REMOVE:
             decision.forget_installation = True
         else:
             decision.ignored = f"installation action {action!r} needs nothing"
-        return decision
-    if event == "installation_repositories":
+    else:
         if action not in ("added", "removed"):
             decision.ignored = f"installation_repositories action {action!r} needs nothing"
         decision.repos_added = _repo_names(payload.get("repositories_added"))
         decision.repos_removed = _repo_names(payload.get("repositories_removed"))
-        return decision
-    if event not in EVENTS or event == "ping":
-        decision.ignored = f"event {event!r} is not one Guardian handles"
-        return decision
-    if installation_id is None or not repo:
-        decision.ignored = "no installation or repository in the payload"
-        return decision
-    if not is_repo_name(repo):
-        decision.ignored = "the repository's full_name is not an owner/name GitHub allows"
-        return decision
 
-    if event == "pull_request":
-        pr = _dict(payload.get("pull_request"))
-        if action not in PULL_REQUEST_ACTIONS:
-            decision.ignored = f"pull_request action {action!r} needs no check"
-        elif action == "edited" and "base" not in _dict(payload.get("changes")):
-            decision.ignored = "pull_request edited without a base change"
-        elif _str(pr.get("state")) not in ("", "open"):
-            decision.ignored = "pull request is not open"
+
+def _pull_request(decision: Decision, repo: str, installation: int, action: str, payload: dict[str, object]) -> None:
+    pr = _dict(payload.get("pull_request"))
+    if action not in PULL_REQUEST_ACTIONS:
+        decision.ignored = f"pull_request action {action!r} needs no check"
+    elif action == "edited" and "base" not in _dict(payload.get("changes")):
+        decision.ignored = "pull_request edited without a base change"
+    elif _str(pr.get("state")) not in ("", "open"):
+        decision.ignored = "pull request is not open"
+    else:
+        # Re-evaluate an already checked head only when the base may have
+        # moved (reopened, base edited); a push or a draft turning ready
+        # needs one evaluation per head.
+        fresh_only = action in ("opened", "synchronize", "ready_for_review")
+        spec = _pr_spec(repo, installation, pr, f"pull_request.{action}", only_if_new=fresh_only)
+        if spec is None:
+            decision.ignored = "pull_request payload without head sha or number"
         else:
-            # Re-evaluate an already checked head only when the base may have
-            # moved (reopened, base edited); a push or a draft turning ready
-            # needs one evaluation per head.
-            fresh_only = action in ("opened", "synchronize", "ready_for_review")
-            spec = _pr_spec(repo, installation_id, pr, f"pull_request.{action}", only_if_new=fresh_only)
-            if spec is None:
-                decision.ignored = "pull_request payload without head sha or number"
-            else:
-                decision.specs.append(spec)
-        return decision
+            decision.specs.append(spec)
 
+
+def _suite(
+    decision: Decision, event: str, repo: str, installation: int, action: str, payload: dict[str, object]
+) -> None:
+    """``check_suite`` requested, and ``check_run`` rerequested (the Re-run button)."""
     if event == "check_suite":
         if action not in CHECK_SUITE_ACTIONS:
             decision.ignored = f"check_suite action {action!r} needs no check"
-            return decision
+            return
         suite = _dict(payload.get("check_suite"))
-    elif event == "check_run":
+    else:
         if action not in CHECK_RUN_ACTIONS:
             decision.ignored = f"check_run action {action!r} needs no check"
-            return decision
+            return
         run = _dict(payload.get("check_run"))
         own_pr = _pr_of_external_id(_str(run.get("external_id")))
         run_sha = object_id(run.get("head_sha"))
         if own_pr is not None and run_sha:
-            decision.specs.append(JobSpec(repo, installation_id, run_sha, pr=own_pr, reason=f"{event}.{action}"))
-            return decision
+            decision.specs.append(JobSpec(repo, installation, run_sha, pr=own_pr, reason=f"{event}.{action}"))
+            return
         suite = dict(_dict(run.get("check_suite")))
         for key in ("head_sha", "pull_requests"):
             if run.get(key):
@@ -142,11 +151,11 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
     head_sha = object_id(suite.get("head_sha"))
     if not head_sha:
         decision.ignored = f"{event} payload without a valid head_sha"
-        return decision
-    repo_id = repository.get("id")
+        return
     reason = f"{event}.{action}"
     # GitHub requests a suite on every push; a person re-requests one.
     fresh_only = reason == "check_suite.requested"
+    repo_id = _dict(payload.get("repository")).get("id")
     prs = suite.get("pull_requests")
     for item in prs if isinstance(prs, list) else []:
         mini = _dict(item)
@@ -160,7 +169,7 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
             decision.specs.append(
                 JobSpec(
                     repo,
-                    installation_id,
+                    installation,
                     head_sha,
                     pr=number,
                     base_sha=object_id(base.get("sha")) or None,
@@ -171,8 +180,7 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
             )
     if not decision.specs:
         # A fork's branch: the worker maps the sha to its pull request.
-        decision.specs.append(JobSpec(repo, installation_id, head_sha, reason=reason, only_if_new=fresh_only))
-    return decision
+        decision.specs.append(JobSpec(repo, installation, head_sha, reason=reason, only_if_new=fresh_only))
 
 
 def _pr_of_external_id(external_id: str) -> int | None:

@@ -17,7 +17,7 @@ policy is explicit:
   a check run) is retried only when GitHub surely did not act on it (it
   refused it, or the connection never opened). A 5xx answer or a connection
   lost after sending raises ``Unanswered`` instead: the write may have been
-  done, and the caller looks before writing again.
+  done, and the caller looks before writing again (``create_once``).
 - Every answer's body is read as a stream and abandoned past a size bound
   (``max_response_bytes``, or the caller's own, e.g. a blob's): ``TooLarge``.
 - A path is sent only if each of its segments is plain (``app.names``): a
@@ -44,7 +44,8 @@ from app.names import is_safe_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Coroutine
+    from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+    from typing import Any
 
     from app.metrics import Metrics
     from app.settings import Settings
@@ -55,6 +56,9 @@ _RETRY_STATUSES = (500, 502, 503, 504)
 #: Transport errors raised before a request went out: retrying cannot repeat a write.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 log = logs.get("github")
+#: ``create_once`` writes on a job's behalf; its lines keep the logger name
+#: they had when the worker sent these requests (operators filter on it).
+_job_log = logs.get("worker")
 
 
 async def read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes | None:
@@ -359,6 +363,40 @@ class GitHubClient:
             if status >= 400 and status not in allow:
                 raise GitHubError(status, method, path, _message(response))
             return response
+
+    async def create_once(
+        self,
+        what: str,
+        path: str,
+        *,
+        installation: int,
+        body: Mapping[str, object],
+        find: Callable[[], Awaitable[tuple[int, str] | None]],
+    ) -> tuple[dict[str, Any], tuple[int, str] | None]:
+        """POST what GitHub has no idempotency key for (a check run, a
+        comment): (the created object, None), or ({}, what ``find`` found)
+        when an answer was lost (a 5xx, a connection dropped after the
+        write) but GitHub had done it. Only when ``find`` finds nothing is
+        the request sent again, up to ``http_retries`` times."""
+        attempt = 0
+        while True:
+            try:
+                created = await self.request(
+                    "POST", path, installation=installation, purpose="write", json=body, idempotent=False
+                )
+            except Unanswered as exc:
+                found = await find()
+                if found is not None:
+                    _job_log.info("%s %d was created although its answer was lost (%s)", what, found[0], exc)
+                    return {}, found
+                if attempt >= self.settings.http_retries:
+                    raise
+                _job_log.warning("creating the %s failed (%s); retrying", what, exc)
+                await self.back_off(attempt)
+                attempt += 1
+                continue
+            data: dict[str, Any] = created.json()
+            return data, None
 
     async def _send(self, request: httpx.Request, limit: int) -> httpx.Response:
         """Send ``request`` and read its body, at most ``limit`` bytes (decoded)."""

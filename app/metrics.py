@@ -1,16 +1,13 @@
 """Prometheus metrics in the text exposition format, without a dependency.
 
 Only what the App needs: counters and histograms with labels, and gauges
-read from a callback when scraped (the queue depth lives in SQLite).
+whose value the scrape reads (the queue depth lives in the store, which the
+``/metrics`` route asks off the event loop before rendering).
 """
 
 from __future__ import annotations
 
 import threading
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 LabelValues = tuple[str, ...]
 
@@ -69,20 +66,18 @@ class Counter(_Metric):
 
 
 class Gauge(_Metric):
-    """A value computed when scraped."""
+    """A value read when scraped; None when it could not be read (the
+    metric is listed without a sample, and the scrape goes on)."""
 
     kind = "gauge"
 
-    def __init__(self, name: str, help: str, read: Callable[[], float]) -> None:
-        super().__init__(name, help)
-        self.read = read
-
-    def render(self) -> list[str]:
-        try:
-            value = self.read()
-        except Exception:  # noqa: BLE001 - a failing gauge must not break the scrape
+    def render_value(self, value: float | None) -> list[str]:
+        if value is None:
             return self.header()
         return [*self.header(), f"{self.name} {_number(value)}"]
+
+    def render(self) -> list[str]:
+        return self.render_value(None)
 
 
 class Histogram(_Metric):
@@ -145,12 +140,10 @@ class Metrics:
             "Time to verify, record and acknowledge a webhook delivery.",
             (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
         )
-        self.queue_depth: Gauge | None = None
+        self.queue_depth = Gauge("guardian_queue_depth", "Jobs waiting or running.")
 
-    def set_queue_depth(self, read: Callable[[], float]) -> None:
-        self.queue_depth = Gauge("guardian_queue_depth", "Jobs waiting or running.", read)
-
-    def render(self) -> str:
+    def render(self, *, queue_depth: float | None = None) -> str:
+        """The exposition text; ``queue_depth`` as the scrape read it."""
         metrics: list[_Metric] = [
             self.deliveries,
             self.jobs,
@@ -158,9 +151,8 @@ class Metrics:
             self.evaluation_seconds,
             self.ack_seconds,
         ]
-        if self.queue_depth is not None:
-            metrics.append(self.queue_depth)
         lines: list[str] = []
         for metric in metrics:
             lines.extend(metric.render())
+        lines.extend(self.queue_depth.render_value(queue_depth))
         return "\n".join(lines) + "\n"

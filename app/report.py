@@ -1,8 +1,9 @@
 """What reviewers see: check run output and annotations, commit status, PR comment.
 
-Pure functions of an ``Evaluation``; ``app.worker`` sends them. GitHub's limits
-are kept here: summaries under 65,535 characters, comment bodies under
-65,536, status descriptions at most 140, annotations 50 per request.
+Pure functions of an ``Evaluation``; ``app.checks``, ``app.comments`` and
+``app.shared_head`` send them. GitHub's limits are kept here: summaries
+under 65,535 characters, comment bodies under 65,536, status descriptions
+at most 140, annotations 50 per request.
 
 Names. Check runs and commit statuses belong to a commit, not to a pull
 request: every pull request whose head is that commit shows them all, and
@@ -417,3 +418,16 @@ def deadline_output(seconds: float) -> dict[str, str]:
             "the limit."
         ),
     }
+
+
+def give_up_status() -> tuple[str, str]:
+    """(state, description) of the commit status when a job gave up: an
+    ``error``, Guardian's own failure rather than a verdict on the code."""
+    return "error", "Guardian could not finish checking this commit; Re-run the guardian check to try again"
+
+
+def deadline_status(seconds: float) -> tuple[str, str]:
+    """(state, description) of the commit status when the evaluation was
+    stopped at its deadline: a ``failure``, as the check run (this input
+    stops again on a retry)."""
+    return "failure", _short(f"Guardian stopped the evaluation after {seconds:g} s; see the check run")

@@ -1,8 +1,10 @@
 """Benchmark of the GitHub App on loopback: acknowledgement latency and throughput.
 
-Three processes: the fake GitHub API (tests/fake_github.py), the App under
-uvicorn (started as in production: ``uvicorn --factory app.main:create_app``)
-and this script, which sends signed webhook deliveries over HTTP.
+Three processes: the fake GitHub API (tests/fake_github.py), the App
+(started as in production: ``python -m app.serve``, uvicorn with the h11
+parser and the server limits of ``app.serve``; ``--uvicorn-factory`` starts
+it the earlier way, ``uvicorn --factory app.main:create_app`` with uvicorn's
+own choices) and this script, which sends signed webhook deliveries over HTTP.
 
 1. Throughput: N pull requests of 10 changed files, then M of 300, are
    delivered at once; evaluations per minute = PRs / time until the fake
@@ -79,7 +81,7 @@ def _fake_process(conn: object, public_pem: bytes, plan: dict[str, int]) -> None
 
 
 def _start_app(
-    fake_url: str, key_file: str, db_path: str, workers: int, stack: list[str]
+    fake_url: str, key_file: str, db_path: str, workers: int, stack: list[str] | None
 ) -> tuple[subprocess.Popen[bytes], str, socket.socket]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -97,17 +99,20 @@ def _start_app(
         GUARDIAN_LOG_LEVEL="WARNING",
         GUARDIAN_POLL_INTERVAL="0.2",
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "app.main:create_app",
-        "--fd",
-        str(sock.fileno()),
-        "--no-access-log",
-        *stack,
-    ]
+    if stack is None:
+        cmd = [sys.executable, "-m", "app.serve", "--fd", str(sock.fileno())]
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "app.main:create_app",
+            "--fd",
+            str(sock.fileno()),
+            "--no-access-log",
+            *stack,
+        ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, pass_fds=[sock.fileno()], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:
@@ -227,11 +232,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4, help="GUARDIAN_WORKERS")
     parser.add_argument(
+        "--uvicorn-factory",
+        action="store_true",
+        help="start the App the earlier way, `uvicorn --factory app.main:create_app`, instead of `python -m app.serve`",
+    )
+    parser.add_argument(
         "--pure-python",
         action="store_true",
-        help="run uvicorn with --http h11 --loop asyncio even when httptools/uvloop are installed",
+        help="with --uvicorn-factory: --http h11 --loop asyncio even when httptools/uvloop are installed",
     )
     args = parser.parse_args(argv)
+    if args.pure_python and not args.uvicorn_factory:
+        parser.error("--pure-python applies to --uvicorn-factory (app.serve always uses h11)")
 
     pem, public = make_key()
     from cryptography.hazmat.primitives import serialization
@@ -249,11 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         key_file = os.path.join(tmp, "app.pem")
         Path(key_file).write_text(pem)
-        stack = ["--http", "h11", "--loop", "asyncio"] if args.pure_python else []
+        stack: list[str] | None = None
+        if args.uvicorn_factory:
+            stack = ["--http", "h11", "--loop", "asyncio"] if args.pure_python else []
         app, url, sock = _start_app(fake_url, key_file, os.path.join(tmp, "queue.sqlite3"), args.workers, stack)
         try:
             print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {args.workers} workers")
-            print(f"uvicorn: http={_impl('httptools', args.pure_python)}, loop={_impl('uvloop', args.pure_python)}")
+            http = _impl("httptools", args.pure_python) if args.uvicorn_factory else "h11"
+            how = "uvicorn --factory app.main:create_app" if args.uvicorn_factory else "python -m app.serve"
+            print(f"server: {how}; http={http}, loop={_impl('uvloop', args.pure_python)}")
             size = len(json.dumps(events["bench/ack"][0]))
             print(f"payload: pull_request.opened, {size:,} bytes")
             for repo, label in (("bench/small", "10 changed files"), ("bench/large", "300 changed files")):

@@ -60,9 +60,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from app.queue import Queue, SqliteQueue
     from app.settings import Settings
-    from app.state import SqliteState
+    from app.store import Store
+    from app.store.sqlite import SqliteStore
 
 #: GitHub's JSON objects, as dynamic as the real thing.
 Json = dict[str, Any]
@@ -1367,7 +1367,7 @@ class AppEnv:
         *,
         serve: bool = True,
         api_prefix: str = "",
-        queue_factory: Callable[[Settings], Queue] | None = None,
+        store_factory: Callable[[Settings], Store] | None = None,
         **settings: object,
     ) -> None:
         from app.settings import Settings
@@ -1388,7 +1388,7 @@ class AppEnv:
         }
         values.update(settings)
         self.settings = Settings(**values)
-        self.queue_factory = queue_factory
+        self.store_factory = store_factory
         self.client = httpx.Client(timeout=10)
         self.server: AppServer | None = None
         self.app: FastAPI | None = None
@@ -1398,7 +1398,7 @@ class AppEnv:
     def start_app(self) -> None:
         from app.main import create_app
 
-        self.app = create_app(self.settings, queue_factory=self.queue_factory)
+        self.app = create_app(self.settings, store_factory=self.store_factory)
         self.server = AppServer(self.app).__enter__()
 
     def stop_app(self) -> None:
@@ -1458,18 +1458,18 @@ class AppEnv:
         return self.completed_runs(repo, head_sha)[-1]
 
     @property
-    def queue(self) -> SqliteQueue:
+    def store(self) -> SqliteStore:
+        """The running App's store (its calls block: fine from a test's thread)."""
         assert self.app is not None
-        queue: SqliteQueue = self.app.state.queue
-        return queue
-
-    @property
-    def store(self) -> SqliteState:
-        assert self.app is not None
-        store: SqliteState = self.app.state.state
+        store: SqliteStore = self.app.state.store
         return store
 
+    @property
+    def queue(self) -> SqliteStore:
+        """The store, by the name the tests that read its jobs use."""
+        return self.store
+
     def wait_idle(self, timeout: float = 15.0) -> None:
-        """Until the App's queue holds no waiting or running job."""
-        queue = self.queue
-        wait_for(lambda: queue.depth() == 0, timeout)
+        """Until the App's store holds no waiting or running job."""
+        store = self.store
+        wait_for(lambda: store.depth() == 0, timeout)

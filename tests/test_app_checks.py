@@ -19,6 +19,7 @@ from tests.fake_github import (
     REQUIRED_IGNORES,
     AppEnv,
     Json,
+    blob_sha,
     check_run_event,
     check_suite_event,
     pull_request_event,
@@ -184,6 +185,29 @@ def test_pyproject_tool_guardian_on_the_base_is_the_policy(env: AppEnv) -> None:
     run = env.wait_completed(repo, head)
     assert [n["path"] for n in _by_rule(run)["max-file-size"]] == ["assets/logo.png"]
     assert "pyproject.toml" in str(run["output"]["summary"])
+
+
+@pytest.mark.parametrize(
+    ("name", "config", "conclusion"),
+    [
+        (".guardian.toml", b'[rules.windows-path]\nseverity = "warning"\n', "neutral"),
+        ("pyproject.toml", b'[project]\nname = "atomizer"\n', "failure"),
+    ],
+    ids=["policy-file", "pyproject-without-tool-guardian"],
+)
+def test_the_base_policy_file_is_fetched_once_per_blob(env: AppEnv, name: str, config: bytes, conclusion: str) -> None:
+    # The policy lookup reads each base file with one blob fetch; what that
+    # blob held (a policy, or none) is remembered by its id.
+    repo = env.fake.add_repo("acme/atomizer")
+    tidy = {".gitignore": REQUIRED_IGNORES.encode(), "README.md": b"# atomizer\n", name: config}
+    base = repo.commit(tidy, "base")
+    heads = [repo.commit({**tidy, f"src/paths{n}.py": b'DATA = "D:\\\\data"\n'}, f"pr {n}") for n in (1, 2)]
+    for number, head in enumerate(heads, start=1):
+        repo.open_pr(number, base, head)
+        env.deliver("pull_request", pull_request_event(repo, number, "opened"))
+        assert env.wait_completed(repo, head)["conclusion"] == conclusion
+        env.wait_idle()
+    assert len(env.fake.calls("GET", rf"/git/blobs/{blob_sha(config)}$")) == 1
 
 
 def test_a_redelivered_delivery_is_evaluated_once(env: AppEnv) -> None:

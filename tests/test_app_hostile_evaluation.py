@@ -88,6 +88,10 @@ def test_an_evaluation_past_its_deadline_is_stopped_reported_and_not_retried(tmp
         summary = str(run["output"]["summary"])
         assert "GUARDIAN_EVALUATION_TIMEOUT" in summary and "Re-run" in summary
         assert run["annotations"] == []
+        # The commit status says so too: a rule requiring the ``guardian`` status does not wait for ever.
+        status = next(s for s in repo.statuses if s["sha"] == head)
+        assert (status["context"], status["state"]) == ("guardian", "failure")
+        assert "stopped the evaluation after 2 s" in str(status["description"])
 
         # The next pull request is evaluated as usual, by a pool that replaced the killed process.
         other = env.fake.add_repo("acme/other")

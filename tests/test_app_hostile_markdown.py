@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import report
-from app.evaluate import Evaluation, PullRequest
+from app.evaluate import Evaluation
+from app.pulls import PullRequest
 from guardian.model import Finding, Result
 from tests.fake_github import AppEnv, Rendered, pull_request_event, render_markdown, wait_for
 

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import report
-from app.evaluate import Evaluation, PullRequest
+from app.evaluate import Evaluation
 from app.github import GitHubClient, GitHubError
 from app.metrics import Metrics
-from app.queue import JobSpec, SqliteQueue
+from app.pulls import PullRequest
 from app.settings import Settings
 from guardian.model import Finding, Result
 from tests.fake_github import render_markdown
@@ -131,46 +131,6 @@ def test_credentials_are_never_sent_outside_the_api_base_url() -> None:
 
     with pytest.raises(GitHubError, match="refusing to send credentials"):
         asyncio.run(attempt())
-
-
-def test_the_queue_dedupes_coalesces_and_never_runs_one_pr_twice_at_once(tmp_path: object) -> None:
-    queue = SqliteQueue(f"{tmp_path}/q.sqlite3")
-    spec = JobSpec("acme/atomizer", 1, "a" * 40, pr=7, base_sha="b" * 40)
-    assert queue.record("d1", "pull_request", [spec]).queued == 1
-    assert queue.record("d1", "pull_request", [spec]).duplicate
-    assert queue.record("d2", "check_suite", [JobSpec("acme/atomizer", 1, "a" * 40)]).coalesced == 1
-    first = queue.claim()
-    assert first is not None and first.pr == 7 and first.attempts == 1
-    # A new head of the same PR waits while the first one runs.
-    queue.record("d3", "pull_request", [JobSpec("acme/atomizer", 1, "c" * 40, pr=7)])
-    assert queue.claim() is None
-    queue.done(first.id)
-    second = queue.claim()
-    assert second is not None and second.head_sha == "c" * 40
-    # A process that dies mid-job: the job is handed out again after recover().
-    queue.set_check_run(second.id, 99)
-    assert queue.recover() == 1
-    again = queue.claim()
-    assert again is not None and again.id == second.id and again.check_run_id == 99 and again.attempts == 2
-    queue.close()
-
-
-def test_a_repeated_announcement_joins_an_evaluated_head_but_a_skipped_one_queues(tmp_path: object) -> None:
-    queue = SqliteQueue(f"{tmp_path}/q.sqlite3")
-    push = JobSpec("acme/atomizer", 1, "a" * 40, only_if_new=True)
-    assert queue.record("d1", "check_suite", [push]).queued == 1
-    job = queue.claim()
-    assert job is not None
-    queue.done(job.id, evaluated=False)  # no pull request had that head yet
-    opened = JobSpec("acme/atomizer", 1, "a" * 40, pr=3, only_if_new=True)
-    assert queue.record("d2", "pull_request", [opened]).queued == 1
-    job = queue.claim()
-    assert job is not None
-    queue.done(job.id)
-    assert queue.record("d3", "check_suite", [push]).coalesced == 1
-    rerun = JobSpec("acme/atomizer", 1, "a" * 40, reason="check_run.rerequested")
-    assert queue.record("d4", "check_run", [rerun]).queued == 1
-    queue.close()
 
 
 def test_a_quoted_windows_path_keeps_its_single_backslashes() -> None:

@@ -156,6 +156,37 @@ def test_a_permission_error_fails_the_job_without_retrying(env: AppEnv) -> None:
     assert (job["state"], job["attempts"]) == ("failed", 1)
 
 
+@pytest.mark.parametrize("cause", ["permanent-403", "attempts-exhausted"])
+def test_a_job_that_gives_up_leaves_an_error_status_not_a_missing_one(tmp_path: Path, cause: str) -> None:
+    # A branch protection rule that requires the ``guardian`` status would
+    # otherwise wait for ever on a check run that failed.
+    with AppEnv(str(tmp_path / "app.sqlite3"), job_attempts=2) as env:
+        repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+        if cause == "permanent-403":
+            env.fake.fail("GET", r"/git/trees/", 403, body={"message": "Resource not accessible by integration"})
+        else:
+            env.fake.fail("GET", r"/pulls/1/files$", 502, times=2 * (env.settings.http_retries + 1))
+        env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+        wait_for(lambda: env.queue.jobs()[0]["state"] == "failed")
+        run = env.completed_runs(repo, head)[-1]
+        assert (run["conclusion"], run["output"]["title"]) == ("failure", "Guardian could not finish")
+        [status] = repo.statuses
+        assert (status["context"], status["state"], status["sha"]) == ("guardian", "error", head)
+        assert "Re-run" in str(status["description"]) and len(str(status["description"])) <= 140
+        assert str(status["target_url"]).startswith("https://")
+        assert env.queue.jobs()[0]["attempts"] == (1 if cause == "permanent-403" else 2)
+
+
+def test_a_job_that_gives_up_posts_no_status_when_statuses_are_off(tmp_path: Path) -> None:
+    with AppEnv(str(tmp_path / "app.sqlite3"), commit_status=False) as env:
+        repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
+        env.fake.fail("GET", r"/git/trees/", 403, body={"message": "Resource not accessible by integration"})
+        env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
+        wait_for(lambda: env.queue.jobs()[0]["state"] == "failed")
+        assert env.completed_runs(repo, head)[-1]["conclusion"] == "failure"
+        assert repo.statuses == [] and env.fake.calls("POST", r"/statuses/") == []
+
+
 def test_a_revoked_installation_token_is_replaced_once(env: AppEnv) -> None:
     repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
     env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
@@ -338,32 +369,14 @@ def test_no_answer_is_read_past_its_bound(tmp_path: Path) -> None:
         assert whole == big
 
 
-def test_housekeeping_drops_old_delivery_ids_in_a_long_running_process(tmp_path: Path) -> None:
-    from app.queue import RETENTION_SECONDS, JobSpec, SqliteQueue
-
-    now = [1_000_000.0]
-    queue = SqliteQueue(str(tmp_path / "q.sqlite3"), clock=lambda: now[0])
-    try:
-        spec = JobSpec("acme/atomizer", 1, "a" * 40, pr=1)
-        assert queue.record("d-old", "pull_request", [spec]).queued == 1
-        job = queue.claim()
-        assert job is not None
-        queue.done(job.id)
-        now[0] += RETENTION_SECONDS + 3600
-        queue.housekeeping()  # what the running App does every few seconds
-        assert queue.jobs() == []
-        assert not queue.record("d-old", "pull_request", [spec]).duplicate
-    finally:
-        queue.close()
-
-
 def test_workers_outlive_a_failing_queue(tmp_path: Path) -> None:
     import sqlite3
 
-    from app.queue import Job, SqliteQueue
     from app.settings import Settings
+    from app.store import Job
+    from app.store.sqlite import SqliteStore
 
-    class LockedAtFirst(SqliteQueue):
+    class LockedAtFirst(SqliteStore):
         """The database is locked for the first few claims (another process writing)."""
 
         failures = 5
@@ -374,10 +387,10 @@ def test_workers_outlive_a_failing_queue(tmp_path: Path) -> None:
                 raise sqlite3.OperationalError("database is locked")
             return super().claim()
 
-    def factory(settings: Settings) -> SqliteQueue:
+    def factory(settings: Settings) -> SqliteStore:
         return LockedAtFirst(settings.db_path)
 
-    with AppEnv(str(tmp_path / "app.sqlite3"), queue_factory=factory) as env:
+    with AppEnv(str(tmp_path / "app.sqlite3"), store_factory=factory) as env:
         repo, _base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
         env.deliver("pull_request", pull_request_event(repo, 1, "opened"))
         assert env.wait_completed(repo, head)["conclusion"] == "failure"
@@ -389,18 +402,18 @@ def test_a_resumed_job_completes_its_check_run_even_with_fewer_batches(tmp_path:
     the evaluation finds fewer findings. The run must still be completed."""
     import asyncio
 
-    from app.evaluate import Evaluation, PullRequest
+    from app.checks import Checks
+    from app.evaluate import Evaluation
     from app.github import GitHubClient
     from app.metrics import Metrics
-    from app.queue import JobSpec, SqliteQueue
-    from app.state import SqliteState
-    from app.worker import Worker
+    from app.pulls import PullRequest
+    from app.store import AsyncStore, JobSpec
+    from app.store.sqlite import SqliteStore
     from guardian.model import Finding, Result
 
     with AppEnv(str(tmp_path / "app.sqlite3"), serve=False) as env:
         repo, base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
-        queue = SqliteQueue(env.settings.db_path)
-        state = SqliteState(env.settings.db_path)
+        queue = SqliteStore(env.settings.db_path)
         queue.record("d1", "pull_request", [JobSpec(repo.full_name, 1, head, pr=1)])
         job = queue.claim()
         assert job is not None
@@ -412,14 +425,14 @@ def test_a_resumed_job_completes_its_check_run_even_with_fewer_batches(tmp_path:
         async def run() -> None:
             client = GitHubClient(env.settings, Metrics())
             try:
-                worker = Worker(env.settings, queue, state, client, Metrics())
+                checks = Checks(client, AsyncStore(queue), env.settings)
                 created = await client.request(
                     "POST",
                     f"/repos/{repo.full_name}/check-runs",
                     installation=1,
                     json={"name": "guardian", "head_sha": head, "status": "in_progress"},
                 )
-                await worker._complete_check_run(job, int(created.json()["id"]), evaluation, already_sent=2)
+                await checks.complete(job, int(created.json()["id"]), evaluation, already_sent=2)
             finally:
                 await client.aclose()
 
@@ -427,7 +440,6 @@ def test_a_resumed_job_completes_its_check_run_even_with_fewer_batches(tmp_path:
             asyncio.run(run())
         finally:
             queue.close()
-            state.close()
         run_ = repo.check_runs[0]
         assert (run_["status"], run_["conclusion"]) == ("completed", "failure")
         # Its 60 annotations were in the two requests sent before the restart; none is sent twice.
@@ -439,9 +451,10 @@ def test_a_queue_write_that_meets_a_lock_is_run_again_not_lost(tmp_path: Path) -
     # a shared WAL file); giving up would leave a job "running" for good.
     import sqlite3
 
-    from app.queue import JobSpec, SqliteQueue
+    from app.store import JobSpec
+    from app.store.sqlite import SqliteStore
 
-    queue = SqliteQueue(str(tmp_path / "q.sqlite3"))
+    queue = SqliteStore(str(tmp_path / "q.sqlite3"))
     queue.record("d1", "pull_request", [JobSpec("acme/x", 1, "a" * 40, pr=1)])
     job = queue.claim()
     assert job is not None

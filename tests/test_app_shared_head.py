@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from app.queue import JobSpec, SqliteQueue
+from app.store import JobSpec
+from app.store.sqlite import SqliteStore
 from tests.fake_github import (
     REQUIRED_IGNORES,
     AppEnv,
@@ -166,63 +167,9 @@ def test_a_single_pr_head_asks_nothing_more_and_keeps_the_guardian_name(env: App
     assert env.fake.calls("GET", r"/commits/[0-9a-f]+/pulls$") == []
 
 
-# -- the queue ---------------------------------------------------------------------------
+# -- the SQLite store's schema (its semantics: tests/test_store_contract.py) ----------------------
 
 SHA = "a" * 40
-
-
-def test_the_queue_keeps_one_job_per_pr_of_a_shared_head(tmp_path: Path) -> None:
-    queue = SqliteQueue(str(tmp_path / "q.sqlite3"))
-    # A check suite listing two pull requests: two jobs, each keeping its base.
-    recorded = queue.record(
-        "d1",
-        "check_suite",
-        [
-            JobSpec("acme/atomizer", 1, SHA, pr=1, base_ref="main"),
-            JobSpec("acme/atomizer", 1, SHA, pr=2, base_ref="release"),
-        ],
-    )
-    assert (recorded.queued, recorded.coalesced) == (2, 0)
-    # A request without a PR joins a waiting job of that head; one for a PR joins that PR's.
-    assert queue.record("d2", "check_run", [JobSpec("acme/atomizer", 1, SHA)]).coalesced == 1
-    assert queue.record("d3", "pull_request", [JobSpec("acme/atomizer", 1, SHA, pr=2, base_ref="rel-2")]).coalesced == 1
-    waiting = {j["pr"]: j["base_ref"] for j in queue.jobs() if j["state"] == "queued"}
-    assert waiting == {1: "main", 2: "rel-2"}
-
-    # One head's jobs run one after another.
-    first = queue.claim()
-    assert first is not None and first.pr == 1
-    assert queue.claim() is None
-    # The push announced again for each: PR 1 is being evaluated, PR 2 still waits for its own.
-    again = queue.record(
-        "d4",
-        "check_suite",
-        [JobSpec("acme/atomizer", 1, SHA, pr=n, only_if_new=True) for n in (1, 2)],
-    )
-    assert (again.queued, again.coalesced) == (0, 2)
-    queue.set_verdict(first.id, 1, "guardian (#1 into main)", "failure")
-    queue.done(first.id)
-    second = queue.claim()
-    assert second is not None and second.pr == 2 and second.base_ref == "rel-2"
-    assert queue.head_prs("acme/atomizer", SHA) == {1, 2}
-    assert queue.verdicts("acme/atomizer", SHA) == {1: ("guardian (#1 into main)", "failure")}
-    queue.close()
-
-
-def test_a_request_for_a_pr_fills_in_a_job_waiting_without_one(tmp_path: Path) -> None:
-    queue = SqliteQueue(str(tmp_path / "q.sqlite3"))
-    assert queue.record("d1", "check_suite", [JobSpec("acme/atomizer", 1, SHA)]).queued == 1
-    assert queue.record("d2", "pull_request", [JobSpec("acme/atomizer", 1, SHA, pr=3)]).coalesced == 1
-    assert queue.record("d3", "pull_request", [JobSpec("acme/atomizer", 1, SHA, pr=4)]).queued == 1
-    assert sorted(j["pr"] for j in queue.jobs()) == [3, 4]
-    # A retried job absorbs a waiting job of its own pull request only.
-    job = queue.claim()
-    assert job is not None and job.pr == 3
-    queue.record("d4", "pull_request", [JobSpec("acme/atomizer", 1, SHA, pr=3, base_ref="main")])
-    queue.retry(job.id, 0.0, "502")
-    waiting = sorted((j["pr"], j["base_ref"]) for j in queue.jobs() if j["state"] == "queued")
-    assert waiting == [(3, "main"), (4, None)]
-    queue.close()
 
 
 _OLD_SCHEMA = """
@@ -250,7 +197,7 @@ def test_a_queue_database_made_by_the_earlier_version_is_migrated(tmp_path: Path
     old.commit()
     old.close()
 
-    queue = SqliteQueue(path)
+    queue = SqliteStore(path)
     # The job waiting from before is kept; a second PR of that head gets its own.
     assert queue.record("d1", "pull_request", [JobSpec("acme/atomizer", 1, SHA, pr=2)]).queued == 1
     assert queue.record("d2", "pull_request", [JobSpec("acme/atomizer", 1, SHA, pr=1)]).coalesced == 1
@@ -262,6 +209,6 @@ def test_a_queue_database_made_by_the_earlier_version_is_migrated(tmp_path: Path
     queue.set_verdict(job.id, job.pr or 0, "guardian", "success")
     queue.close()
     # Opening it again changes nothing.
-    again = SqliteQueue(path)
+    again = SqliteStore(path)
     assert len(again.jobs()) == 2
     again.close()

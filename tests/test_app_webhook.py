@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from app.main import verify_signature
 from app.settings import SettingsError, from_env
+from app.webhook import verify_signature
 from tests.fake_github import ROOT, SECRET, AppEnv, Json, installation_event, pull_request_event, sign
 
 

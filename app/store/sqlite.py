@@ -1,29 +1,10 @@
-"""The job queue: durable, deduplicated by delivery id, coalesced by head.
+"""The default store: one SQLite file (``GUARDIAN_DB_PATH``) for one App process.
 
-``Queue`` is the interface the webhook route and the workers use; the
-SQLite implementation is the default (one App process). A Redis-backed queue
-for several App instances implements the same methods.
-
-Semantics every implementation keeps:
-
-- ``record`` is atomic: the delivery id is remembered and the jobs stored
-  together, before the webhook is acknowledged. A delivery id seen before
-  records nothing (GitHub redelivers on timeouts and on request).
-- Jobs are keyed by repository, head sha and pull request: one branch opened
-  against two base branches is two pull requests with one head, each judged
-  with its own base's policy. A request for a pull request joins a job
-  waiting for that pull request at that head, or one waiting for that head
-  without a pull request (which it fills in); a request without a pull
-  request (a fork's check suite, a Re-run) joins any job waiting for that
-  head. The newest base information wins. A request marked ``only_if_new``
-  also joins a job that evaluated that head for that pull request, or is
-  evaluating it; re-runs and base changes are not marked, and queue afresh.
-- ``claim`` never hands out two jobs for the same pull request, nor for the
-  same head, at once: two pushes in a row cannot race on the same comment,
-  and the pull requests sharing a head are reported one after another (the
-  combined ``guardian`` verdict of such a head is written by one job at a time).
-- A job claimed but never finished (the process died) is handed out again
-  after ``recover()``, which the App calls at start-up.
+Jobs and delivery ids (the queue), installations and their repositories
+(for the start-up reconcile), and each pull request's sticky comment id and
+body hash (which spare a listing of its comments, and an unchanged body
+from being sent again) live in one file with one connection. The semantics
+are those of ``app.store``; this module only says how SQLite keeps them.
 """
 
 from __future__ import annotations
@@ -31,67 +12,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
+
+from app.store import RETENTION_SECONDS, Job, Recorded
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-
-@dataclasses.dataclass(frozen=True)
-class JobSpec:
-    """What to evaluate: a head commit of a repository, and its pull request if known."""
-
-    repo: str
-    installation: int
-    head_sha: str
-    pr: int | None = None
-    base_sha: str | None = None
-    base_ref: str | None = None
-    changed_files: int | None = None
-    reason: str = ""
-    #: Nothing to do if this head was evaluated, or is being evaluated, already
-    #: (a push announces itself twice: pull_request.synchronize and check_suite.requested).
-    only_if_new: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Job(JobSpec):
-    id: int = 0
-    attempts: int = 0
-    delivery: str = ""
-    check_run_id: int | None = None
-    #: Annotation requests already sent to that check run (a retry resumes after them).
-    batches_sent: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class Recorded:
-    duplicate: bool = False
-    queued: int = 0
-    coalesced: int = 0
-
-
-class Queue(Protocol):
-    def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded: ...
-    def claim(self) -> Job | None: ...
-    def set_check_run(self, job_id: int, check_run_id: int) -> None: ...
-    def set_progress(self, job_id: int, batches_sent: int) -> None: ...
-    def set_verdict(self, job_id: int, pr: int, check_name: str, conclusion: str) -> None: ...
-    def head_prs(self, repo: str, head_sha: str) -> set[int]: ...
-    def verdicts(self, repo: str, head_sha: str) -> dict[int, tuple[str, str]]: ...
-    def done(self, job_id: int, *, evaluated: bool = True) -> None: ...
-    def retry(self, job_id: int, not_before: float, error: str) -> None: ...
-    def fail(self, job_id: int, error: str) -> None: ...
-    def recover(self) -> int: ...
-    def depth(self) -> int: ...
-    def next_due(self) -> float | None: ...
-    def drop_installation(self, installation: int) -> int: ...
-    def housekeeping(self) -> None: ...
-    def close(self) -> None: ...
-
+    from app.store import JobSpec
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -121,6 +53,23 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, not_before, id);
 CREATE INDEX IF NOT EXISTS jobs_by_head ON jobs (repo, head_sha);
+CREATE TABLE IF NOT EXISTS installations (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL DEFAULT '',
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS installation_repos (
+    installation INTEGER NOT NULL,
+    repo TEXT NOT NULL,
+    PRIMARY KEY (installation, repo)
+);
+CREATE TABLE IF NOT EXISTS comments (
+    repo TEXT NOT NULL,
+    pr INTEGER NOT NULL,
+    comment_id INTEGER NOT NULL,
+    body_hash TEXT NOT NULL,
+    PRIMARY KEY (repo, pr)
+);
 """
 #: One waiting job per pull request and head (a job without a pull request counts as pull request 0).
 #: Created after the migration below: a database made before PRs were part of the key holds
@@ -142,8 +91,6 @@ _JOB_COLUMNS = (
     "repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason, id, attempts, delivery, check_run_id,"
     " batches_sent"
 )
-#: Finished jobs and delivery ids are kept this long (GitHub redelivers for 3 days).
-RETENTION_SECONDS = 7 * 24 * 3600
 #: How often a running process drops what is past retention.
 PRUNE_INTERVAL = 3600.0
 
@@ -154,8 +101,8 @@ def connect(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA busy_timeout=10000")
-    # No checkpoint inside a commit: it would fsync on the event loop while
-    # deliveries wait. ``SqliteQueue.housekeeping`` checkpoints from a thread.
+    # No checkpoint inside a commit: it would fsync while deliveries wait.
+    # ``SqliteStore.housekeeping`` checkpoints, on a connection of its own.
     db.execute("PRAGMA wal_autocheckpoint=0")
     return db
 
@@ -164,33 +111,39 @@ _LOCK_RETRIES = 8
 _M = TypeVar("_M", bound=Callable[..., object])
 
 
-def _patient(method: _M) -> _M:
-    """Run a queue write again when SQLite answers "database is locked" at
-    once. With several connections on one WAL file (the state store, the
-    housekeeping thread), a write can meet a lock that the busy timeout does
-    not wait for; giving up would leave a job marked running until the next
-    process. Each write is one statement or one transaction, so a failed
-    attempt changed nothing and running it again is safe."""
+def _guarded(method: _M) -> _M:
+    """One call at a time on the store's connection, run again when SQLite
+    answers "database is locked" at once.
+
+    A transaction here is several statements on one connection: calls from
+    two threads (the App's store thread, an operator's or a test's) must not
+    interleave. With several connections on one WAL file (the housekeeping
+    connection, another process), a write can meet a lock that the busy
+    timeout does not wait for; giving up would leave a job marked running
+    until the next process. Each call is one statement or one transaction,
+    so a failed attempt changed nothing and running it again is safe."""
 
     @functools.wraps(method)
-    def patient(*args: object, **kwargs: object) -> object:
-        for attempt in range(_LOCK_RETRIES):
-            try:
-                return method(*args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == _LOCK_RETRIES - 1:
-                    raise
-                time.sleep(0.005 * (1 << attempt))
+    def guarded(self: SqliteStore, *args: object, **kwargs: object) -> object:
+        with self._lock:
+            for attempt in range(_LOCK_RETRIES):
+                try:
+                    return method(self, *args, **kwargs)
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == _LOCK_RETRIES - 1:
+                        raise
+                    time.sleep(0.005 * (1 << attempt))
         raise AssertionError("unreachable")
 
-    return patient  # type: ignore[return-value]
+    return guarded  # type: ignore[return-value]
 
 
-class SqliteQueue:
-    """The default queue: one SQLite file (``GUARDIAN_DB_PATH``)."""
+class SqliteStore:
+    """``app.store.Store`` in one SQLite file."""
 
-    def __init__(self, path: str, *, clock: object = time.time) -> None:
+    def __init__(self, path: str, *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
+        self._lock = threading.RLock()
         self.db = connect(path)
         self.db.executescript(_SCHEMA)
         self._migrate()
@@ -208,9 +161,11 @@ class SqliteQueue:
         self.db.executescript(_WAITING_INDEX)
 
     def _now(self) -> float:
-        return float(self._clock())  # type: ignore[operator]
+        return float(self._clock())
 
-    @_patient
+    # -- the queue ----------------------------------------------------------------
+
+    @_guarded
     def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded:
         now = self._now()
         queued = coalesced = 0
@@ -221,49 +176,57 @@ class SqliteQueue:
             if cur.rowcount == 0:
                 return Recorded(duplicate=True)
             for spec in specs:
-                if spec.pr is None:
-                    row = self.db.execute(
-                        "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued' ORDER BY id LIMIT 1",
-                        (spec.repo, spec.head_sha),
-                    ).fetchone()
+                if self._join_waiting(spec, now) or (
+                    spec.only_if_new and self._evaluated(spec.repo, spec.head_sha, spec.pr)
+                ):
+                    coalesced += 1
                 else:
-                    # This pull request's own waiting job first, else one that does not know its PR yet.
-                    row = self.db.execute(
-                        "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued'"
-                        " AND (pr = ? OR pr IS NULL) ORDER BY pr IS NULL, id LIMIT 1",
-                        (spec.repo, spec.head_sha, spec.pr),
-                    ).fetchone()
-                if row is not None:
-                    self.db.execute(
-                        "UPDATE jobs SET pr = COALESCE(?, pr), base_sha = COALESCE(?, base_sha),"
-                        " base_ref = COALESCE(?, base_ref), changed_files = COALESCE(?, changed_files),"
-                        " installation = ?, updated = ? WHERE id = ?",
-                        (spec.pr, spec.base_sha, spec.base_ref, spec.changed_files, spec.installation, now, row[0]),
-                    )
-                    coalesced += 1
-                    continue
-                if spec.only_if_new and self._evaluated(spec.repo, spec.head_sha, spec.pr):
-                    coalesced += 1
-                    continue
-                self.db.execute(
-                    "INSERT INTO jobs (repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason,"
-                    " delivery, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                    (
-                        spec.repo,
-                        spec.installation,
-                        spec.head_sha,
-                        spec.pr,
-                        spec.base_sha,
-                        spec.base_ref,
-                        spec.changed_files,
-                        spec.reason,
-                        delivery,
-                        now,
-                        now,
-                    ),
-                )
-                queued += 1
+                    self._insert(spec, delivery, now)
+                    queued += 1
         return Recorded(queued=queued, coalesced=coalesced)
+
+    def _join_waiting(self, spec: JobSpec, now: float) -> bool:
+        """Fill the request into a job waiting for it, if there is one."""
+        if spec.pr is None:
+            row = self.db.execute(
+                "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued' ORDER BY id LIMIT 1",
+                (spec.repo, spec.head_sha),
+            ).fetchone()
+        else:
+            # This pull request's own waiting job first, else one that does not know its PR yet.
+            row = self.db.execute(
+                "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued'"
+                " AND (pr = ? OR pr IS NULL) ORDER BY pr IS NULL, id LIMIT 1",
+                (spec.repo, spec.head_sha, spec.pr),
+            ).fetchone()
+        if row is None:
+            return False
+        self.db.execute(
+            "UPDATE jobs SET pr = COALESCE(?, pr), base_sha = COALESCE(?, base_sha),"
+            " base_ref = COALESCE(?, base_ref), changed_files = COALESCE(?, changed_files),"
+            " installation = ?, updated = ? WHERE id = ?",
+            (spec.pr, spec.base_sha, spec.base_ref, spec.changed_files, spec.installation, now, row[0]),
+        )
+        return True
+
+    def _insert(self, spec: JobSpec, delivery: str, now: float) -> None:
+        self.db.execute(
+            "INSERT INTO jobs (repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason,"
+            " delivery, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+            (
+                spec.repo,
+                spec.installation,
+                spec.head_sha,
+                spec.pr,
+                spec.base_sha,
+                spec.base_ref,
+                spec.changed_files,
+                spec.reason,
+                delivery,
+                now,
+                now,
+            ),
+        )
 
     def _evaluated(self, repo: str, head_sha: str, pr: int | None) -> bool:
         """Was this head evaluated (for this pull request, when known), or is
@@ -284,7 +247,7 @@ class SqliteQueue:
             ).fetchone()
         return row is not None
 
-    @_patient
+    @_guarded
     def claim(self) -> Job | None:
         now = self._now()
         with self._transaction():
@@ -304,20 +267,20 @@ class SqliteQueue:
         job = Job(**dict(zip(names, row, strict=True)))
         return dataclasses.replace(job, attempts=job.attempts + 1)
 
-    @_patient
+    @_guarded
     def set_check_run(self, job_id: int, check_run_id: int) -> None:
         self.db.execute(
             "UPDATE jobs SET check_run_id = ?, batches_sent = 0, updated = ? WHERE id = ?",
             (check_run_id, self._now(), job_id),
         )
 
-    @_patient
+    @_guarded
     def set_progress(self, job_id: int, batches_sent: int) -> None:
         self.db.execute(
             "UPDATE jobs SET batches_sent = ?, updated = ? WHERE id = ?", (batches_sent, self._now(), job_id)
         )
 
-    @_patient
+    @_guarded
     def set_verdict(self, job_id: int, pr: int, check_name: str, conclusion: str) -> None:
         """The job reported ``conclusion`` for pull request ``pr`` under the
         check run name ``check_name`` (a job that had no PR number takes the
@@ -327,23 +290,7 @@ class SqliteQueue:
             (pr, check_name, conclusion, self._now(), job_id),
         )
 
-    def head_prs(self, repo: str, head_sha: str) -> set[int]:
-        """Pull requests any job (waiting, running or kept after it ended) had for this head."""
-        rows = self.db.execute(
-            "SELECT DISTINCT pr FROM jobs WHERE repo = ? AND head_sha = ? AND pr IS NOT NULL", (repo, head_sha)
-        ).fetchall()
-        return {int(row[0]) for row in rows}
-
-    def verdicts(self, repo: str, head_sha: str) -> dict[int, tuple[str, str]]:
-        """pull request -> (check run name, conclusion) of the latest verdict on this head."""
-        rows = self.db.execute(
-            "SELECT pr, check_name, conclusion FROM jobs WHERE repo = ? AND head_sha = ? AND pr IS NOT NULL"
-            " AND conclusion IS NOT NULL ORDER BY id",
-            (repo, head_sha),
-        ).fetchall()
-        return {int(pr): (str(name), str(conclusion)) for pr, name, conclusion in rows}
-
-    @_patient
+    @_guarded
     def done(self, job_id: int, *, evaluated: bool = True) -> None:
         """Finished: ``evaluated`` False when there was nothing to evaluate
         (no open pull request, closed, superseded), so a later request for
@@ -353,7 +300,7 @@ class SqliteQueue:
             ("done" if evaluated else "skipped", self._now(), job_id),
         )
 
-    @_patient
+    @_guarded
     def retry(self, job_id: int, not_before: float, error: str) -> None:
         """Back to the queue, absorbing a job for the same head that waits."""
         with self._transaction():
@@ -396,17 +343,16 @@ class SqliteQueue:
             (pr, base_sha, base_ref, changed, job_id),
         )
 
-    @_patient
+    @_guarded
     def fail(self, job_id: int, error: str) -> None:
         self.db.execute(
             "UPDATE jobs SET state = 'failed', error = ?, updated = ? WHERE id = ?", (error, self._now(), job_id)
         )
 
-    @_patient
+    @_guarded
     def recover(self) -> int:
-        """Jobs left running by a process that died go back to the queue,
-        keeping their check run and annotation progress, so the same check
-        run is completed and no annotation is sent twice."""
+        """Every running job goes back to the queue: one process owns this
+        file, so at its start-up they are all left by a process that died."""
         with self._transaction():
             rows = self.db.execute("SELECT id FROM jobs WHERE state = 'running'").fetchall()
             for (job_id,) in rows:
@@ -414,43 +360,127 @@ class SqliteQueue:
                 self.db.execute("UPDATE jobs SET state = 'queued', updated = ? WHERE id = ?", (self._now(), job_id))
         return len(rows)
 
+    @_guarded
     def depth(self) -> int:
         row = self.db.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetchone()
         return int(row[0])
 
+    @_guarded
     def next_due(self) -> float | None:
         row = self.db.execute("SELECT MIN(not_before) FROM jobs WHERE state = 'queued'").fetchone()
         return None if row[0] is None else float(row[0])
 
-    @_patient
+    # -- pull requests sharing a head -------------------------------------------------
+
+    @_guarded
+    def head_prs(self, repo: str, head_sha: str) -> set[int]:
+        """Pull requests any job (waiting, running or kept after it ended) had for this head."""
+        rows = self.db.execute(
+            "SELECT DISTINCT pr FROM jobs WHERE repo = ? AND head_sha = ? AND pr IS NOT NULL", (repo, head_sha)
+        ).fetchall()
+        return {int(row[0]) for row in rows}
+
+    @_guarded
+    def verdicts(self, repo: str, head_sha: str) -> dict[int, tuple[str, str]]:
+        """pull request -> (check run name, conclusion) of the latest verdict on this head."""
+        rows = self.db.execute(
+            "SELECT pr, check_name, conclusion FROM jobs WHERE repo = ? AND head_sha = ? AND pr IS NOT NULL"
+            " AND conclusion IS NOT NULL ORDER BY id",
+            (repo, head_sha),
+        ).fetchall()
+        return {int(pr): (str(name), str(conclusion)) for pr, name, conclusion in rows}
+
+    # -- installations ------------------------------------------------------------------
+
+    @_guarded
+    def remember_installation(
+        self, installation: int, account: str = "", *, added: Sequence[str] = (), removed: Sequence[str] = ()
+    ) -> None:
+        """The installation, its account's login (kept when ``account`` is
+        empty) and repositories added to or removed from it."""
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO installations (id, account, updated) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET account = CASE WHEN excluded.account != '' THEN excluded.account"
+                " ELSE account END, updated = excluded.updated",
+                (installation, account, self._now()),
+            )
+            self.db.executemany(
+                "INSERT OR IGNORE INTO installation_repos (installation, repo) VALUES (?, ?)",
+                [(installation, repo) for repo in added],
+            )
+            self.db.executemany(
+                "DELETE FROM installation_repos WHERE installation = ? AND repo = ?",
+                [(installation, repo) for repo in removed],
+            )
+
+    @_guarded
     def drop_installation(self, installation: int) -> int:
-        cur = self.db.execute(
-            "UPDATE jobs SET state = 'failed', error = 'installation removed', updated = ?"
-            " WHERE installation = ? AND state = 'queued'",
-            (self._now(), installation),
-        )
+        """The installation was deleted or suspended: forget it and its
+        repositories, and fail its waiting jobs (how many is returned)."""
+        with self._transaction():
+            self.db.execute("DELETE FROM installations WHERE id = ?", (installation,))
+            self.db.execute("DELETE FROM installation_repos WHERE installation = ?", (installation,))
+            cur = self.db.execute(
+                "UPDATE jobs SET state = 'failed', error = 'installation removed', updated = ?"
+                " WHERE installation = ? AND state = 'queued'",
+                (self._now(), installation),
+            )
         return cur.rowcount
 
+    @_guarded
+    def installations(self) -> list[int]:
+        """Known installations, the most recently heard from first."""
+        return [int(row[0]) for row in self.db.execute("SELECT id FROM installations ORDER BY updated DESC")]
+
+    # -- the sticky comment -----------------------------------------------------------------
+
+    @_guarded
+    def comment(self, repo: str, pr: int) -> tuple[int, str] | None:
+        """(comment id, body hash) of the pull request's sticky comment, if known."""
+        row = self.db.execute(
+            "SELECT comment_id, body_hash FROM comments WHERE repo = ? AND pr = ?", (repo, pr)
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    @_guarded
+    def remember_comment(self, repo: str, pr: int, comment_id: int, body_hash: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO comments (repo, pr, comment_id, body_hash) VALUES (?, ?, ?, ?)",
+            (repo, pr, comment_id, body_hash),
+        )
+
+    @_guarded
+    def forget_comment(self, repo: str, pr: int) -> None:
+        self.db.execute("DELETE FROM comments WHERE repo = ? AND pr = ?", (repo, pr))
+
+    # -- upkeep and inspection ---------------------------------------------------------------
+
+    @_guarded
     def job(self, job_id: int) -> dict[str, object] | None:
         """One job as a dict (for tests and operators)."""
         cur = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
         row = cur.fetchone()
         return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
 
+    @_guarded
     def jobs(self) -> list[dict[str, object]]:
+        """Every job kept, oldest first, as dicts (for tests and operators)."""
         cur = self.db.execute("SELECT * FROM jobs ORDER BY id")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    @_guarded
     def prune(self) -> None:
         _prune(self.db, self._now())
         self._pruned = self._now()
 
     def housekeeping(self) -> None:
-        """Periodic upkeep, run in a thread (its own connection): move the
-        write-ahead log into the database, so the log stays small, and drop
-        finished jobs and delivery ids past their retention (at most hourly),
-        so a process that runs for months keeps a small file."""
+        """Periodic upkeep, run on a connection of its own (not under the
+        store's lock, so deliveries go on meanwhile): move the write-ahead
+        log into the database, so the log stays small, and drop finished
+        jobs and delivery ids past their retention (at most hourly), so a
+        process that runs for months keeps a small file."""
         db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         try:
             now = self._now()
@@ -461,6 +491,7 @@ class SqliteQueue:
         finally:
             db.close()
 
+    @_guarded
     def close(self) -> None:
         self.db.close()
 

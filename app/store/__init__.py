@@ -1,0 +1,239 @@
+"""The App's store: durable jobs, and what the App remembers besides them.
+
+``Store`` is the interface the webhook route, the workers and the reports
+use; ``app.store.sqlite`` is the default implementation (one App process,
+one file). A store shared by several App instances (PostgreSQL) implements
+the same methods; ``tests/test_store_contract.py`` is the specification
+both pass. ``AsyncStore`` is how async code calls a store: every call runs
+off the event loop.
+
+Semantics every implementation keeps:
+
+- ``record`` is atomic: the delivery id is remembered and the jobs stored
+  together, before the webhook is acknowledged. A delivery id seen before
+  records nothing (GitHub redelivers on timeouts and on request).
+- Jobs are keyed by repository, head sha and pull request: one branch opened
+  against two base branches is two pull requests with one head, each judged
+  with its own base's policy. A request for a pull request joins a job
+  waiting for that pull request at that head, or one waiting for that head
+  without a pull request (which it fills in); a request without a pull
+  request (a fork's check suite, a Re-run) joins any job waiting for that
+  head. The newest base information wins. A request marked ``only_if_new``
+  also joins a job that evaluated that head for that pull request, or is
+  evaluating it; re-runs and base changes are not marked, and queue afresh.
+  At most one job waits per repository, head and pull request (a job
+  without one counts as pull request 0): a shared store can hold that as a
+  unique index over waiting jobs and let ``record`` join on conflict.
+- ``claim`` never hands out two jobs for the same pull request, nor for the
+  same head, at once: two pushes in a row cannot race on the same comment,
+  and the pull requests sharing a head are reported one after another (the
+  combined ``guardian`` verdict of such a head is written by one job at a
+  time). Several claimers on one store (workers, App instances) must not
+  both get a job: SQLite takes its write lock up front; a shared store
+  claims in one transaction that sees the running jobs (a row lock per
+  head and pull request, or serialisable isolation).
+- ``retry`` puts a job back with its check run and annotation progress, and
+  absorbs a job for the same head that waits meanwhile (one ``record``
+  would have joined it to): the retried job takes its newer pull request
+  details and the other ends.
+- A job claimed but never finished is handed out again after ``recover()``,
+  with its check run and progress, so the same check run is completed and
+  no annotation is sent twice. One process owns a SQLite store, so at its
+  start-up every running job is an orphan. A store shared by live instances
+  must not take back a job another instance runs: it keeps a lease per
+  running job (holder, expiry, renewed while the job runs) and ``recover``
+  takes back only jobs whose lease ran out.
+- ``done``, ``retry``, ``fail`` and the ``set_*`` calls name a job by the id
+  ``claim`` gave. ``done(evaluated=False)`` ends a job that had nothing to
+  evaluate (no open pull request, closed, superseded): a later
+  ``only_if_new`` request for that head is not taken for a repeat.
+  ``depth`` counts waiting and running jobs; ``next_due`` is the earliest
+  time a waiting job may be claimed.
+- ``head_prs`` are the pull requests any job kept had for a head;
+  ``verdicts`` the latest (check run name, conclusion) per pull request
+  that ``set_verdict`` wrote (a job without a PR takes the one it found).
+  Both last until the job is pruned with the other finished ones.
+- ``drop_installation`` forgets an installation and its repositories and
+  fails its waiting jobs (how many is returned; running ones finish).
+  ``installations`` lists the most recently heard from first; ``comment``
+  is the (comment id, body hash) of a pull request's sticky comment.
+- ``housekeeping`` may run while other calls are under way (the App runs it
+  apart from them, so upkeep never delays an acknowledgement); it drops
+  delivery ids and finished jobs past ``RETENTION_SECONDS``.
+
+Every method is synchronous and may block (disk, network, a lock held by
+another process): async code calls a store through ``AsyncStore``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import functools
+from typing import Protocol, TypeVar
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+#: Finished jobs and delivery ids are kept this long (GitHub redelivers for 3 days).
+RETENTION_SECONDS = 7 * 24 * 3600
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSpec:
+    """What to evaluate: a head commit of a repository, and its pull request if known."""
+
+    repo: str
+    installation: int
+    head_sha: str
+    pr: int | None = None
+    base_sha: str | None = None
+    base_ref: str | None = None
+    changed_files: int | None = None
+    reason: str = ""
+    #: Nothing to do if this head was evaluated, or is being evaluated, already
+    #: (a push announces itself twice: pull_request.synchronize and check_suite.requested).
+    only_if_new: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Job(JobSpec):
+    id: int = 0
+    attempts: int = 0
+    delivery: str = ""
+    check_run_id: int | None = None
+    #: Annotation requests already sent to that check run (a retry resumes after them).
+    batches_sent: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    duplicate: bool = False
+    queued: int = 0
+    coalesced: int = 0
+
+
+class Store(Protocol):
+    """What the App needs of a store; the module docstring says what each call keeps."""
+
+    # -- the queue ----------------------------------------------------------
+    def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded: ...
+    def claim(self) -> Job | None: ...
+    def set_check_run(self, job_id: int, check_run_id: int) -> None: ...
+    def set_progress(self, job_id: int, batches_sent: int) -> None: ...
+    def set_verdict(self, job_id: int, pr: int, check_name: str, conclusion: str) -> None: ...
+    def done(self, job_id: int, *, evaluated: bool = True) -> None: ...
+    def retry(self, job_id: int, not_before: float, error: str) -> None: ...
+    def fail(self, job_id: int, error: str) -> None: ...
+    def recover(self) -> int: ...
+    def depth(self) -> int: ...
+    def next_due(self) -> float | None: ...
+    def housekeeping(self) -> None: ...
+    # -- pull requests sharing a head -----------------------------------------
+    def head_prs(self, repo: str, head_sha: str) -> set[int]: ...
+    def verdicts(self, repo: str, head_sha: str) -> dict[int, tuple[str, str]]: ...
+    # -- installations ----------------------------------------------------------
+    def remember_installation(
+        self, installation: int, account: str = "", *, added: Sequence[str] = (), removed: Sequence[str] = ()
+    ) -> None: ...
+    def drop_installation(self, installation: int) -> int: ...
+    def installations(self) -> list[int]: ...
+    # -- the sticky comment -------------------------------------------------------
+    def comment(self, repo: str, pr: int) -> tuple[int, str] | None: ...
+    def remember_comment(self, repo: str, pr: int, comment_id: int, body_hash: str) -> None: ...
+    def forget_comment(self, repo: str, pr: int) -> None: ...
+    def close(self) -> None: ...
+
+
+_T = TypeVar("_T")
+
+
+class AsyncStore:
+    """A ``Store`` for async code: each call runs on the store's own thread.
+
+    One thread, not the loop's default pool: SQLite's transactions span
+    several statements on one connection, so calls must not interleave; the
+    calls run in the order they were made; and the default pool is where
+    the evaluations' pickling runs, which an acknowledgement must not wait
+    behind. ``housekeeping`` runs on a thread of its own (it has its own
+    connection), so a checkpoint never holds up a delivery.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardian-store")
+
+    async def _run(self, call: Callable[[], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+
+    async def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded:
+        return await self._run(functools.partial(self.store.record, delivery, event, specs))
+
+    async def claim(self) -> Job | None:
+        return await self._run(self.store.claim)
+
+    async def set_check_run(self, job_id: int, check_run_id: int) -> None:
+        await self._run(functools.partial(self.store.set_check_run, job_id, check_run_id))
+
+    async def set_progress(self, job_id: int, batches_sent: int) -> None:
+        await self._run(functools.partial(self.store.set_progress, job_id, batches_sent))
+
+    async def set_verdict(self, job_id: int, pr: int, check_name: str, conclusion: str) -> None:
+        await self._run(functools.partial(self.store.set_verdict, job_id, pr, check_name, conclusion))
+
+    async def done(self, job_id: int, *, evaluated: bool = True) -> None:
+        await self._run(functools.partial(self.store.done, job_id, evaluated=evaluated))
+
+    async def retry(self, job_id: int, not_before: float, error: str) -> None:
+        await self._run(functools.partial(self.store.retry, job_id, not_before, error))
+
+    async def fail(self, job_id: int, error: str) -> None:
+        await self._run(functools.partial(self.store.fail, job_id, error))
+
+    async def recover(self) -> int:
+        return await self._run(self.store.recover)
+
+    async def depth(self) -> int:
+        return await self._run(self.store.depth)
+
+    async def next_due(self) -> float | None:
+        return await self._run(self.store.next_due)
+
+    async def housekeeping(self) -> None:
+        await asyncio.to_thread(self.store.housekeeping)
+
+    async def head_prs(self, repo: str, head_sha: str) -> set[int]:
+        return await self._run(functools.partial(self.store.head_prs, repo, head_sha))
+
+    async def verdicts(self, repo: str, head_sha: str) -> dict[int, tuple[str, str]]:
+        return await self._run(functools.partial(self.store.verdicts, repo, head_sha))
+
+    async def remember_installation(
+        self, installation: int, account: str = "", *, added: Sequence[str] = (), removed: Sequence[str] = ()
+    ) -> None:
+        call = functools.partial(self.store.remember_installation, installation, account, added=added, removed=removed)
+        await self._run(call)
+
+    async def drop_installation(self, installation: int) -> int:
+        return await self._run(functools.partial(self.store.drop_installation, installation))
+
+    async def installations(self) -> list[int]:
+        return await self._run(self.store.installations)
+
+    async def comment(self, repo: str, pr: int) -> tuple[int, str] | None:
+        return await self._run(functools.partial(self.store.comment, repo, pr))
+
+    async def remember_comment(self, repo: str, pr: int, comment_id: int, body_hash: str) -> None:
+        await self._run(functools.partial(self.store.remember_comment, repo, pr, comment_id, body_hash))
+
+    async def forget_comment(self, repo: str, pr: int) -> None:
+        await self._run(functools.partial(self.store.forget_comment, repo, pr))
+
+    async def close(self) -> None:
+        """Close the store after every call made before (they share its thread)."""
+        try:
+            await self._run(self.store.close)
+        finally:
+            self._thread.shutdown(wait=False)
