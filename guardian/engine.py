@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-from guardian.accept import is_suppressed as is_suppressed  # until forbidden_import imports accept
 from guardian.accept import split_suppressed
 from guardian.model import Result
 from guardian.plan import OWN_FILES, Plan, over_bound_reason

@@ -74,7 +74,7 @@ def parse_banned(value: object) -> dict[str, str]:
 class _Policy:
     """The parsed ``banned`` table and the questions asked of it."""
 
-    __slots__ = ("_config_re", "entries", "replacements", "top_bytes", "tops")
+    __slots__ = ("_config_re", "depth", "entries", "replacements", "top_bytes", "tops")
 
     def __init__(self, banned: Mapping[str, str]) -> None:
         self.entries = dict(banned)
@@ -82,18 +82,31 @@ class _Policy:
         self.replacements = {key: value for key, value in banned.items() if _is_dotted_name(value)}
         self.tops = frozenset(key.split(".", 1)[0] for key in banned)
         self.top_bytes = tuple(top.encode("utf-8") for top in self.tops)
+        #: Components in the longest entry: no entry is a longer prefix of a name.
+        self.depth = max((key.count(".") + 1 for key in banned), default=0)
         self._config_re: re.Pattern[str] | None = None
 
     def match(self, name: str) -> str | None:
         """The longest banned entry ``name`` is, or lies inside; None if allowed."""
-        parts = name.split(".")
+        # Only the first `depth` components are joined and looked up: a name of
+        # thousands of components (`old.a.a.a...`) costs one split, not one join per prefix.
+        parts = name.split(".", self.depth)
         if parts[0] not in self.tops:
             return None
-        for end in range(len(parts), 0, -1):
+        for end in range(min(len(parts), self.depth), 0, -1):
             key = ".".join(parts[:end])
             if key in self.entries:
                 return key
         return None
+
+    def has_inside(self, name: str) -> bool:
+        """Whether some entry lies strictly inside ``name`` (``name.x`` banned, ``name`` maybe not).
+
+        Only then can ``from name import x`` ban ``x`` without banning ``name``:
+        asked once per statement, it spares joining a long module name to every imported name.
+        """
+        inside = name + "."
+        return any(key.startswith(inside) for key in self.entries)
 
     def replacement(self, name: str) -> str | None:
         """``name`` with its longest banned prefix swapped, or None (allowed, or message only)."""
@@ -229,6 +242,110 @@ def _squeeze(text: str) -> str:
     return "".join(text.split())
 
 
+#: UTF-8 continuation bytes (0b10xxxxxx) -> 1, every other byte -> 0.
+_CONTINUATION = bytes(int(0x80 <= byte < 0xC0) for byte in range(256))
+_BLOCK = 4096
+
+
+class _Columns:
+    """Character columns of one line from UTF-8 byte columns, each in bounded time.
+
+    A character starts at every byte that is not a continuation byte, so a byte
+    column less the continuation bytes before it is the character column; the
+    counts are kept per block of bytes, so no question rescans the line.
+    """
+
+    __slots__ = ("blocks", "marks")
+
+    def __init__(self, line: str) -> None:
+        self.marks = b""
+        self.blocks: list[int] = []
+        if line.isascii():
+            return
+        self.marks = line.encode("utf-8", "surrogatepass").translate(_CONTINUATION)
+        total = 0
+        for start in range(0, len(self.marks) + 1, _BLOCK):
+            self.blocks.append(total)
+            total += self.marks.count(1, start, start + _BLOCK)
+
+    def char(self, byte_col: int) -> int:
+        if not self.marks:
+            return byte_col
+        byte_col = max(0, min(byte_col, len(self.marks)))
+        block = byte_col // _BLOCK
+        return byte_col - self.blocks[block] - self.marks.count(1, block * _BLOCK, byte_col)
+
+
+# CPython 3.11's parser does quadratic work in two places a file can reach: it
+# joins a dotted name one component at a time (`import a.a.a...`), and it finds
+# each f-string field by scanning the literal from its start. 40,000 components
+# or 30,000 fields take seconds; these bounds, far past real code, keep the
+# parser's work per byte within a small factor of the usual.
+_MAX_COMPONENTS = 256
+_MAX_FIELDS = 1000
+#: Identifier bytes (any byte of a UTF-8 sequence too) and blanks: what lies between a dotted name's dots.
+_NAME_OR_BLANK = bytes(range(0x80, 0x100)) + b"0123456789_ \t\f" + bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
+_PARSE_SCREEN: list[tuple[re.Pattern[bytes], re.Pattern[bytes], dict[bytes, re.Pattern[bytes]]]] = []
+
+
+def _parse_screen() -> tuple[re.Pattern[bytes], re.Pattern[bytes], dict[bytes, re.Pattern[bytes]]]:
+    if not _PARSE_SCREEN:
+        import re
+
+        # A whole dotted name: starting only where no name goes on, and possessive,
+        # so that no byte is read by more than one attempt.
+        chain = re.compile(rb"(?<![\w\x80-\xff])[\w\x80-\xff]++(?:[ \t\f]*+\.[ \t\f]*+[\w\x80-\xff]++)++")
+        opens = re.compile(rb"[#'\"]")
+        # A string body up to its closing quote; a backslash escapes any character.
+        bodies = {quote: re.compile(rb"(?:[^%s\\\n]++|\\.)*+" % quote, re.DOTALL) for quote in (b"'", b'"')}
+        for quote in (b"'", b'"'):
+            bodies[quote * 3] = re.compile(rb"(?:[^%s\\]++|\\.|%s(?!%s%s))*+" % (quote, quote, quote, quote), re.DOTALL)
+        _PARSE_SCREEN.append((chain, opens, bodies))
+    return _PARSE_SCREEN[0]
+
+
+def _parses_in_linear_time(data: bytes) -> bool:
+    """Whether ``ast.parse(data)`` stays clear of the parser's quadratic cases."""
+    return not _has_long_dotted_name(data) and not _has_crowded_fstring(data)
+
+
+def _has_long_dotted_name(data: bytes) -> bool:
+    if data.count(b".") < _MAX_COMPONENTS:
+        return False
+    joined = data.replace(b"\\\r\n", b"").replace(b"\\\n", b"").replace(b"\\\r", b"")
+    # Names and blanks deleted, a long dotted name is a long run of dots: a
+    # substring search, at memory speed, that nearly every file fails.
+    if b"." * _MAX_COMPONENTS not in joined.translate(None, _NAME_OR_BLANK):
+        return False
+    chain = _parse_screen()[0]
+    return any(found.group().count(b".") >= _MAX_COMPONENTS for found in chain.finditer(joined))
+
+
+def _has_crowded_fstring(data: bytes) -> bool:
+    if data.count(b"{") <= _MAX_FIELDS or not any(q in data for q in (b"f'", b'f"', b"F'", b'F"')):
+        return False
+    _chain, opens, bodies = _parse_screen()
+    # The string literals, comments skipped, and the braces in those that are f-strings.
+    pos = 0
+    while (found := opens.search(data, pos)) is not None:
+        at = found.start()
+        if data[at] == 0x23:  # "#"
+            pos = data.find(b"\n", at)
+            if pos == -1:
+                return False
+            continue
+        quote = data[at : at + 3] if data.startswith((b"'''", b'"""'), at) else data[at : at + 1]
+        body_at = at + len(quote)
+        body = bodies[quote].match(data, body_at)
+        assert body is not None  # the expressions match the empty string
+        end = body.end()
+        # Past the closing quote; an unterminated string stops at its line's end.
+        pos = end + len(quote) if data.startswith(quote, end) else end
+        if b"f" in data[max(0, at - 2) : at].lower() and data.count(b"{", body_at, end) > _MAX_FIELDS:
+            return True
+    return False
+
+
 class _Source:
     """A parsed Python file: its text lines and the tree."""
 
@@ -241,16 +358,19 @@ class _Source:
         self.tree = ast.parse(data)
         self.lines = _split_lines(data.decode(self.encoding))
         self.path = path
+        self._columns: dict[int, _Columns] = {}
 
     def line(self, lineno: int) -> str:
         return self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
 
     def char_col(self, lineno: int, byte_col: int) -> int:
         """The parser counts columns in UTF-8 bytes; findings and edits count characters."""
-        line = self.line(lineno)
-        if line.isascii():
-            return byte_col
-        return len(line.encode("utf-8", "surrogatepass")[:byte_col].decode("utf-8", "ignore"))
+        # One index per line, not one encoding of the line per node: a long line
+        # holding many imports would otherwise cost its length once per import.
+        columns = self._columns.get(lineno)
+        if columns is None:
+            columns = self._columns[lineno] = _Columns(self.line(lineno))
+        return columns.char(byte_col)
 
     def encodable(self, text: str) -> bool:
         try:
@@ -354,7 +474,11 @@ def _call_arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
     return None
 
 
-_ENTRY_POINT_RE_SOURCE = r"\s*(?:[\w.\-]+\s*=\s*)?([^\W\d]\w*(?:\.[^\W\d]\w*)*)(?::[^\W\d][\w.]*)?\s*(?:\[[^\]]*\])?\s*"
+# Possessive throughout: each run is followed by something it cannot hold, so
+# giving characters back never helps, and would cost a string's length squared.
+_ENTRY_POINT_RE_SOURCE = (
+    r"\s*+(?:[\w.\-]++\s*+=\s*+)?([^\W\d]\w*+(?:\.[^\W\d]\w*+)*+)(?::[^\W\d][\w.]*+)?\s*+(?:\[[^\]]*+\])?\s*+"
+)
 
 
 def _string_reference(value: str) -> tuple[int, str] | None:
@@ -514,6 +638,8 @@ class _PythonAnalysis:
                 if consistent:
                     edit = (node.lineno - 1, start, end, new)
             self._add(node.lineno, start, _import_message(policy, base, written), edit)
+        if not policy.has_inside(base):
+            return  # no imported name can be banned when its module is not
         for alias in node.names:
             if alias.name == "*":
                 continue
@@ -655,9 +781,12 @@ class _PythonAnalysis:
 # -- text matching: unparsable Python and configuration files --------------------------
 
 _COMMENT_PREFIXES = {_INI: ("#", ";"), _YAML: ("#",), _TOML: ("#",), _REQUIREMENTS: ("#",)}
+# TOML up to its comment: plain runs, basic strings (a backslash escapes the
+# next character) and literal strings. Stops at a `#` or at a string left open.
+_TOML_CODE = r"""(?:[^"'#]++|"(?:[^"\\]++|\\.)*+"|'[^']*+')*+"""
 
 
-def _strip_comment(kind: str, line: str) -> str:
+def _strip_comment(kind: str, line: str, toml_code: re.Pattern[str]) -> str:
     """The line without its comment (blanked, so columns stay right)."""
     prefixes = _COMMENT_PREFIXES.get(kind)
     if prefixes is None:
@@ -665,21 +794,10 @@ def _strip_comment(kind: str, line: str) -> str:
     if line.lstrip().startswith(prefixes):
         return ""
     if kind == _TOML:
-        quote = ""
-        index = 0
-        while index < len(line):
-            char = line[index]
-            if quote:
-                if char == "\\" and quote == '"':
-                    index += 1
-                elif char == quote:
-                    quote = ""
-            elif char in "\"'":
-                quote = char
-            elif char == "#":
-                return line[:index]
-            index += 1
-        return line
+        found = toml_code.match(line)
+        assert found is not None  # the expression matches the empty string
+        end = found.end()
+        return line[:end] if end < len(line) and line[end] == "#" else line
     if kind in (_YAML, _REQUIREMENTS):
         cut = line.find(" #")
         cut_tab = line.find("\t#")
@@ -703,45 +821,52 @@ def _guardian_table(header: str) -> bool:
 
 
 def _config_hits(policy: _Policy, kind: str, lines: list[str]) -> Iterable[_Hit]:
+    import re
+
     pattern = policy.config_re()
+    toml_code = re.compile(_TOML_CODE)
     skipping = False
     for number, line in enumerate(lines, 1):
+        code = _strip_comment(kind, line, toml_code)
         if kind == _TOML:
-            header = _toml_header(_strip_comment(kind, line))
+            header = _toml_header(code)
             if header is not None:
                 skipping = _guardian_table(header)
             if skipping or "forbidden-import" in line:
                 continue  # Guardian's own configuration of this rule
-        code = _strip_comment(kind, line)
         for found in pattern.finditer(code):
             name = found.group(0)
             if policy.match(name) is not None:
                 yield _Hit(number, found.start() + 1, _reference_message(policy, name))
 
 
-_FALLBACK_IMPORT = r"(?:^|[;:])[ \t]*import[ \t]+([^;#]*)"
-_FALLBACK_FROM = r"(?:^|[;:])[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+\(?([^;#]*)"
-_FALLBACK_ALIAS = r"[ \t]*([^\W\d][\w.]*)(?:[ \t]+as[ \t]+\w+)?[ \t]*(?:,|\)|$)"
-_FALLBACK_STRING = r"""[rRuU]?(?:"([^"\\\n]*)"|'([^'\\\n]*)')"""
+# The fallback's expressions read whatever a broken file holds, so none may give
+# back what a run matched: every run is possessive (`*+`, `++`) where what follows
+# cannot start inside the run, and no attempt begins inside a run an earlier one read.
+_FALLBACK_IMPORT = r"(?:^|[;:])[ \t]*+import[ \t]++([^;#]*+)"
+# `from` dots, spaces, module, `import`. The second branch is `from . import x`
+# (the module is empty, and `import` stands where a module would): spaces must
+# separate it from the dots, or from `from` by two, as backtracking once found.
+_FALLBACK_FROM = (
+    r"(?:^|[;:])[ \t]*+from[ \t]++(\.++)?[ \t]*+"
+    r"(?:([\w.]*+)[ \t]++import|(?(1)(?<=[ \t])|(?<=[ \t]{2}))import)"
+    r"[ \t]++\(?([^;#]*+)"
+)
+# An alias starts nowhere inside a run of blanks or of name characters that an
+# attempt already read: a name that is no alias is consumed whole (group 1 None).
+_FALLBACK_ALIAS = r"(?<![ \t])[ \t]*+(?:([^\W\d][\w.]*+)(?:[ \t]++as[ \t]++\w++)?[ \t]*+(?:,|\)|$)|[^\W\d][\w.]*+)"
+_FALLBACK_STRING = r"""[rRuU]?(?:"([^"\\\n]*+)"|'([^'\\\n]*+)')"""
+# Python code up to its comment: plain runs and one-line strings (a backslash
+# escapes the next character). Stops at a `#` or at a string left open.
+_CODE_PART = r"""(?:[^"'#]++|"(?:[^"\\]++|\\.)*+"|'(?:[^'\\]++|\\.)*+')*+"""
 
 
-def _code_part(line: str) -> str:
+def _code_part(line: str, code_re: re.Pattern[str]) -> str:
     """The line up to a ``#`` that is not inside a one-line string."""
-    quote = ""
-    index = 0
-    while index < len(line):
-        char = line[index]
-        if quote:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
-            return line[:index]
-        index += 1
-    return line
+    found = code_re.match(line)
+    assert found is not None  # the expression matches the empty string
+    end = found.end()
+    return line[:end] if end < len(line) and line[end] == "#" else line
 
 
 def _fallback_hits(policy: _Policy, path: str, lines: list[str]) -> Iterable[_Hit]:
@@ -752,14 +877,15 @@ def _fallback_hits(policy: _Policy, path: str, lines: list[str]) -> Iterable[_Hi
     from_re = re.compile(_FALLBACK_FROM)
     alias_re = re.compile(_FALLBACK_ALIAS)
     string_re = re.compile(_FALLBACK_STRING)
+    code_re = re.compile(_CODE_PART)
     package = _package_of(path)
     for number, line in enumerate(lines, 1):
-        code = _code_part(line)
+        code = _code_part(line, code_re)
         if not code.strip():
             continue
         names: list[tuple[int, str]] = []
         for found in from_re.finditer(code):
-            dots, module, rest = found.group(1), found.group(2), found.group(3)
+            dots, module, rest = found.group(1), found.group(2) or "", found.group(3)
             if dots:
                 resolved = _resolve_relative(policy, package, len(dots), module or None)
                 if resolved is None:
@@ -772,11 +898,15 @@ def _fallback_hits(policy: _Policy, path: str, lines: list[str]) -> Iterable[_Hi
             if policy.match(base):
                 names.append((found.start(1) if dots else found.start(2), base))
                 continue
+            if not policy.has_inside(base):
+                continue
             for alias in alias_re.finditer(rest):
-                names.append((found.start(3) + alias.start(1), f"{base}.{alias.group(1)}"))
+                if alias.group(1) is not None:
+                    names.append((found.start(3) + alias.start(1), f"{base}.{alias.group(1)}"))
         for found in import_re.finditer(code):
             for alias in alias_re.finditer(found.group(1)):
-                names.append((found.start(1) + alias.start(1), alias.group(1)))
+                if alias.group(1) is not None:
+                    names.append((found.start(1) + alias.start(1), alias.group(1)))
         for column, name in names:
             if _is_dotted_name(name) and policy.match(name):
                 yield _Hit(number, column + 1, _import_message(policy, name) + FALLBACK_NOTE)
@@ -932,7 +1062,7 @@ files, files that do not parse, and lines marked `guardian: ignore[forbidden-imp
         kind = _kind(path)
         if kind is None or not self._policy.tops or not self._worth_reading(path, kind, data):
             return None, []
-        if kind == _PYTHON:
+        if kind == _PYTHON and _parses_in_linear_time(data):
             try:
                 source = _Source(data, path)
                 hits = _PythonAnalysis(self._policy, source).run()
@@ -948,13 +1078,18 @@ files, files that do not parse, and lines marked `guardian: ignore[forbidden-imp
     def _keep_suppressed_lines(self, path: str, source: _Source, hits: list[_Hit]) -> None:
         """No edit on a line that says ``guardian: ignore[forbidden-import]``: the
         fix command does not filter suppressions, and the user asked to keep it."""
-        if not any(hit.edit is not None and "guardian: ignore" in source.line(hit.line) for hit in hits):
+        # Asked once per line, not per import: a long line may hold thousands.
+        # Any spelling the engine accepts counts (`Guardian:ignore[...]` too).
+        edited = {hit.line for hit in hits if hit.edit is not None}
+        marked = {line for line in edited if "guardian" in source.line(line).lower()}
+        if not marked:
             return
-        from guardian.engine import is_suppressed
+        from guardian.accept import is_suppressed
         from guardian.model import Finding
 
+        kept = {line for line in marked if is_suppressed(Finding(self.id, path, "", line_text=source.line(line)))}
         for hit in hits:
-            if hit.edit is not None and is_suppressed(Finding(self.id, path, "", line_text=source.line(hit.line))):
+            if hit.line in kept:
                 hit.edit = None
 
     def check_file(self, entry: FileEntry, data: bytes | None) -> Iterable[Finding]:
@@ -1000,9 +1135,17 @@ files, files that do not parse, and lines marked `guardian: ignore[forbidden-imp
             text = body[len(lead) :].decode(encoding)
             if text != source.lines[index]:
                 return None
-            for start, end, new in sorted(changes, reverse=True):
-                text = text[:start] + new + text[end:]
-            raw[index] = lead + text.encode(encoding) + ending
+            # Built from pieces: splicing each edit into the whole line would copy
+            # a long line once per import on it.
+            pieces: list[str] = []
+            done = 0
+            for start, end, new in sorted(changes):
+                if start < done:
+                    return None  # overlapping edits: not one rewrite
+                pieces += (text[done:start], new)
+                done = end
+            pieces.append(text[done:])
+            raw[index] = lead + "".join(pieces).encode(encoding) + ending
         fixed = b"".join(raw)
         if fixed == data:
             return None

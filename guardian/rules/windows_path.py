@@ -130,9 +130,14 @@ SOLVER = Path(os.environ["NASTRAN_EXE"])
         findings = []
         # One finding per place: an unterminated string may be seen twice.
         unique = {(line, column): (shown, unc) for line, column, shown, unc in hits}
+        # One line text per line, shared by its findings: a long line with many
+        # paths must not be copied (here, or when findings are pickled) per path.
+        texts: dict[int, str] = {}
         for (line, column), (shown, unc) in sorted(unique.items()):
             kind = "Windows network path" if unc else "Windows path"
-            line_text = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+            line_text = texts.get(line)
+            if line_text is None:
+                line_text = texts[line] = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
             findings.append(
                 self.finding(
                     entry.path,
@@ -257,9 +262,13 @@ def _shown(path: str) -> str:
     path = path.rstrip(".")
     if path.endswith(")") and path.count("(") < path.count(")"):
         path = path[:-1]
-    if any("\ud800" <= c <= "\udfff" for c in path):
+    # Cut before the character-by-character pass, so a path of megabytes costs
+    # its shown length there, not its own.
+    if len(path) > _MAX_SHOWN:
+        path = path[: _MAX_SHOWN - 3] + "..."
+    if not path.isascii() and any("\ud800" <= c <= "\udfff" for c in path):
         path = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in path)
-    return path if len(path) <= _MAX_SHOWN else path[: _MAX_SHOWN - 3] + "..."
+    return path
 
 
 _LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -307,14 +316,22 @@ def _candidate_lines(data: bytes) -> list[tuple[int, str]]:
     """(line number, text) of each line where a byte hint matches."""
     if not _may_hint(data):
         return []
-    found: dict[int, int] = {}
+    starts: set[int] = set()
     for hint in _hints():
-        for m in hint.finditer(data):
-            start = data.rfind(b"\n", 0, m.start()) + 1
-            found.setdefault(start, m.start())
+        # One hit is enough to make a line a candidate: the search resumes on
+        # the next line, so a line full of hints costs one pass over it, not
+        # one search back to its start per hint.
+        pos = 0
+        while (m := hint.search(data, pos)) is not None:
+            newline = data.rfind(b"\n", pos, m.start())
+            starts.add(pos if newline == -1 else newline + 1)
+            end = data.find(b"\n", m.end())
+            if end == -1:
+                break
+            pos = end + 1
     lines = []
     number, counted_to = 1, 0
-    for start in sorted(found):
+    for start in sorted(starts):
         number += data.count(b"\n", counted_to, start)
         counted_to = start
         end = data.find(b"\n", start)
