@@ -15,7 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY guardian ./guardian
-COPY app ./app
+COPY guardian_app ./guardian_app
 COPY policies ./policies
 COPY hooks ./hooks
 RUN pip install --no-cache-dir "./[app]" \
@@ -36,6 +36,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 
 # One process: the workers run inside it and share its SQLite queue, so do not
-# run several; app.serve starts uvicorn with Guardian's limits (h11 with a
+# run several; guardian_app.serve starts uvicorn with Guardian's limits (h11 with a
 # bound on request heads, a connection limit, keep-alive and shutdown timeouts).
-CMD ["python", "-m", "app.serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["python", "-m", "guardian_app.serve", "--host", "0.0.0.0", "--port", "8000"]

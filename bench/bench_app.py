@@ -1,9 +1,9 @@
 """Benchmark of the GitHub App on loopback: acknowledgement latency and throughput.
 
 Three processes: the fake GitHub API (tests/fake_github.py), the App
-(started as in production: ``python -m app.serve``, uvicorn with the h11
-parser and the server limits of ``app.serve``; ``--uvicorn-factory`` starts
-it the earlier way, ``uvicorn --factory app.main:create_app`` with uvicorn's
+(started as in production: ``python -m guardian_app.serve``, uvicorn with the h11
+parser and the server limits of ``guardian_app.serve``; ``--uvicorn-factory`` starts
+it the earlier way, ``uvicorn --factory guardian_app.main:create_app`` with uvicorn's
 own choices) and this script, which sends signed webhook deliveries over HTTP.
 
 1. Throughput: N pull requests of 10 changed files, then M of 300, are
@@ -100,14 +100,14 @@ def _start_app(
         GUARDIAN_POLL_INTERVAL="0.2",
     )
     if stack is None:
-        cmd = [sys.executable, "-m", "app.serve", "--fd", str(sock.fileno())]
+        cmd = [sys.executable, "-m", "guardian_app.serve", "--fd", str(sock.fileno())]
     else:
         cmd = [
             sys.executable,
             "-m",
             "uvicorn",
             "--factory",
-            "app.main:create_app",
+            "guardian_app.main:create_app",
             "--fd",
             str(sock.fileno()),
             "--no-access-log",
@@ -234,7 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--uvicorn-factory",
         action="store_true",
-        help="start the App the earlier way, `uvicorn --factory app.main:create_app`, instead of `python -m app.serve`",
+        help=(
+            "start the App the earlier way, `uvicorn --factory guardian_app.main:create_app`,"
+            " instead of `python -m guardian_app.serve`"
+        ),
     )
     parser.add_argument(
         "--pure-python",
@@ -243,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.pure_python and not args.uvicorn_factory:
-        parser.error("--pure-python applies to --uvicorn-factory (app.serve always uses h11)")
+        parser.error("--pure-python applies to --uvicorn-factory (guardian_app.serve always uses h11)")
 
     pem, public = make_key()
     from cryptography.hazmat.primitives import serialization
@@ -268,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {args.workers} workers")
             http = _impl("httptools", args.pure_python) if args.uvicorn_factory else "h11"
-            how = "uvicorn --factory app.main:create_app" if args.uvicorn_factory else "python -m app.serve"
+            factory = "uvicorn --factory guardian_app.main:create_app"
+            how = factory if args.uvicorn_factory else "python -m guardian_app.serve"
             print(f"server: {how}; http={http}, loop={_impl('uvloop', args.pure_python)}")
             size = len(json.dumps(events["bench/ack"][0]))
             print(f"payload: pull_request.opened, {size:,} bytes")

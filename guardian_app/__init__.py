@@ -1,6 +1,6 @@
 """Guardian's GitHub App: webhooks in, check runs, statuses and one PR comment out.
 
-``serve`` (``python -m app.serve``: uvicorn with the server's limits) ->
+``serve`` (``python -m guardian_app.serve``: uvicorn with the server's limits) ->
 ``main`` (``create_app``: wiring only) -> ``webhook`` (verify, decide with
 ``events``, record, acknowledge) and ``worker`` (claim, run, retry) ->
 ``job`` (one job end to end) -> ``checks`` (check runs, statuses),

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import time
 
-from app import logs, report
-from app.github import GitHubError
-from app.names import github_id
+from guardian_app import logs, report
+from guardian_app.github import GitHubError
+from guardian_app.names import github_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from app.evaluate import Evaluation
-    from app.github import GitHubClient
-    from app.pulls import PullRequest
-    from app.settings import Settings
-    from app.store import AsyncStore, Job
+    from guardian_app.evaluate import Evaluation
+    from guardian_app.github import GitHubClient
+    from guardian_app.pulls import PullRequest
+    from guardian_app.settings import Settings
+    from guardian_app.store import AsyncStore, Job
 
 log = logs.get("worker")
 

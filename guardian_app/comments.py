@@ -9,16 +9,16 @@ the marker is left alone. A pull request that was always clean gets none.
 
 from __future__ import annotations
 
-from app import report
-from app.names import github_id
+from guardian_app import report
+from guardian_app.names import github_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from app.evaluate import Evaluation
-    from app.github import GitHubClient
-    from app.pulls import PullRequest
-    from app.settings import Settings
-    from app.store import AsyncStore
+    from guardian_app.evaluate import Evaluation
+    from guardian_app.github import GitHubClient
+    from guardian_app.pulls import PullRequest
+    from guardian_app.settings import Settings
+    from guardian_app.store import AsyncStore
 
 
 class Comments:

@@ -2,10 +2,10 @@
 
 REST requests besides blob fetches (``read`` in the call counter):
 
-1. the pull request (``GET /pulls/{n}``, ``app.pulls``; a fork's check
+1. the pull request (``GET /pulls/{n}``, ``guardian_app.pulls``; a fork's check
    suite first lists open pull requests to find it; when the store has seen
    another pull request with this head, ``GET /commits/{sha}/pulls`` says
-   which share it now, see ``app.shared_head``),
+   which share it now, see ``guardian_app.shared_head``),
 2. the base commit's root tree, where ``guardian.config.policy_file`` (the
    one policy lookup every surface drives) looks for ``.guardian.toml``,
    then ``pyproject.toml``; each file is a blob fetch, and the parsed policy
@@ -17,7 +17,7 @@ REST requests besides blob fetches (``read`` in the call counter):
 That is 3 + ceil(changed / 100), within the 4 + ceil(changed / 100) target.
 Requests 2 to 4 run concurrently.
 
-The engine then runs in a worker process of ``app.pool``, under the
+The engine then runs in a worker process of ``guardian_app.pool``, under the
 ``evaluation_timeout`` deadline, over what was fetched here.
 """
 
@@ -28,18 +28,18 @@ import collections
 import dataclasses
 import math
 
-from app.pool import PolicySource, Task
-from app.snapshot import MAX_PR_FILES, BlobFetcher, TreeWalk, changed_entries, tree_entries
 from guardian.config import CONFIG_FILES, Policy, build_policy, load_policy_bytes, policy_file
 from guardian.errors import ConfigError
+from guardian_app.pool import PolicySource, Task
+from guardian_app.snapshot import MAX_PR_FILES, BlobFetcher, TreeWalk, changed_entries, tree_entries
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from app.github import CallCounter, GitHubClient
-    from app.pool import EvaluationPool
-    from app.pulls import PullRequest
-    from app.settings import Settings
     from guardian.model import FileEntry, Result
+    from guardian_app.github import CallCounter, GitHubClient
+    from guardian_app.pool import EvaluationPool
+    from guardian_app.pulls import PullRequest
+    from guardian_app.settings import Settings
 
 #: How many ``.gitignore`` files a repository rule may read per evaluation.
 MAX_GITIGNORE_FILES = 500
@@ -185,7 +185,7 @@ class Evaluator:
 
     async def evaluate(self, repo: str, installation: int, pr: PullRequest, calls: CallCounter) -> Evaluation:
         """Fetch what the engine needs, then run it in the pool. Raises
-        ``app.pool.EvaluationTimeout`` when the engine ran past its deadline."""
+        ``guardian_app.pool.EvaluationTimeout`` when the engine ran past its deadline."""
         evaluation = Evaluation(pr=pr)
         fetcher = BlobFetcher(
             self.gh,

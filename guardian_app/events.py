@@ -8,22 +8,22 @@ Handled events and actions:
   carries ``pull_requests: []``; the job then has no PR number and the worker
   finds the open pull request whose head is that sha.
 - ``check_run``: rerequested (the Re-run button). A per-PR run of a shared
-  head (``guardian (#N into BASE)``, see ``app.report``) carries its pull
+  head (``guardian (#N into BASE)``, see ``guardian_app.report``) carries its pull
   request in its ``external_id``: re-running it re-checks that pull request
   only; re-running the combined ``guardian`` run re-checks them all.
 - ``installation`` and ``installation_repositories``: remembered or forgotten.
 
 Everything else is acknowledged and ignored, and so is a delivery whose
 repository name, commit ids or numbers are not ones GitHub gives
-(``app.names``): they would go into request paths and the store.
+(``guardian_app.names``): they would go into request paths and the store.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from app.names import github_id, is_login, is_repo_name, object_id
-from app.store import JobSpec
+from guardian_app.names import github_id, is_login, is_repo_name, object_id
+from guardian_app.store import JobSpec
 
 PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review", "edited")
 CHECK_SUITE_ACTIONS = ("requested", "rerequested")

@@ -20,7 +20,7 @@ policy is explicit:
   done, and the caller looks before writing again (``create_once``).
 - Every answer's body is read as a stream and abandoned past a size bound
   (``max_response_bytes``, or the caller's own, e.g. a blob's): ``TooLarge``.
-- A path is sent only if each of its segments is plain (``app.names``): a
+- A path is sent only if each of its segments is plain (``guardian_app.names``): a
   dot segment or an escape from a hostile name would otherwise be resolved
   by the client into another endpoint, with the credential attached.
 
@@ -39,16 +39,16 @@ import time
 
 import httpx
 
-from app import logs
-from app.names import is_safe_path
+from guardian_app import logs
+from guardian_app.names import is_safe_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
     from typing import Any
 
-    from app.metrics import Metrics
-    from app.settings import Settings
+    from guardian_app.metrics import Metrics
+    from guardian_app.settings import Settings
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "guardian-app"

@@ -1,15 +1,15 @@
 """One job end to end: from the pull request to what reviewers see.
 
 A job runs as: the pull request (still open, still at this head?) -> a check
-run ``in_progress`` (``app.checks``: created once, its id saved with the
-job) -> the evaluation (``app.evaluate``) -> the check run completed with
-annotations -> the commit status -> the sticky comment (``app.comments``)
+run ``in_progress`` (``guardian_app.checks``: created once, its id saved with the
+job) -> the evaluation (``guardian_app.evaluate``) -> the check run completed with
+annotations -> the commit status -> the sticky comment (``guardian_app.comments``)
 -> for a head several open pull requests share, the others queued and the
-combined verdict (``app.shared_head``).
+combined verdict (``guardian_app.shared_head``).
 
 The check run holds the verdict; status and comment are extra views of it,
 so a failure there is logged and repeats neither the evaluation nor the
-run. Whether a failure is retried is ``app.worker``'s to decide; what a job
+run. Whether a failure is retried is ``guardian_app.worker``'s to decide; what a job
 that gives up, or whose evaluation was stopped at its deadline, leaves on
 its head is decided here: a failed check run, and a commit status that
 says so (a branch protection rule that requires the ``guardian`` status
@@ -20,22 +20,22 @@ from __future__ import annotations
 
 import asyncio
 
-from app import logs, report
-from app.checks import Checks
-from app.comments import Comments
-from app.github import GitHubError
-from app.pool import EvaluationTimeout
-from app.pulls import find_pull_request, get_pull_request
-from app.shared_head import SharedHead
+from guardian_app import logs, report
+from guardian_app.checks import Checks
+from guardian_app.comments import Comments
+from guardian_app.github import GitHubError
+from guardian_app.pool import EvaluationTimeout
+from guardian_app.pulls import find_pull_request, get_pull_request
+from guardian_app.shared_head import SharedHead
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from app.checks import CheckRun
-    from app.evaluate import Evaluation, Evaluator
-    from app.github import CallCounter, GitHubClient
-    from app.pulls import PullRequest
-    from app.settings import Settings
-    from app.store import AsyncStore, Job
+    from guardian_app.checks import CheckRun
+    from guardian_app.evaluate import Evaluation, Evaluator
+    from guardian_app.github import CallCounter, GitHubClient
+    from guardian_app.pulls import PullRequest
+    from guardian_app.settings import Settings
+    from guardian_app.store import AsyncStore, Job
 
 log = logs.get("worker")
 

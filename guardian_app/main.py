@@ -1,12 +1,12 @@
 """The App: ``create_app(settings)`` wires the store, the GitHub client, the
 workers and the routes together; it decides nothing itself.
 
-- ``POST /webhook``: ``app.webhook`` (verify, decide, record, acknowledge).
+- ``POST /webhook``: ``guardian_app.webhook`` (verify, decide, record, acknowledge).
 - ``GET /healthz``: 200 while the store answers.
-- ``GET /metrics``: Prometheus text (``app.metrics``).
+- ``GET /metrics``: Prometheus text (``guardian_app.metrics``).
 
-Run it with ``python -m app.serve`` (settings from the environment; uvicorn
-with the server limits of ``app.serve``) or build it in code with
+Run it with ``python -m guardian_app.serve`` (settings from the environment; uvicorn
+with the server limits of ``guardian_app.serve``) or build it in code with
 ``create_app(Settings(...))``.
 """
 
@@ -19,20 +19,20 @@ import sys
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from app import logs
-from app.github import GitHubClient
-from app.metrics import Metrics
-from app.settings import Settings, SettingsError, from_env, validate
-from app.store import AsyncStore
-from app.store.sqlite import SqliteStore
-from app.webhook import Webhook, answer
-from app.worker import Worker
+from guardian_app import logs
+from guardian_app.github import GitHubClient
+from guardian_app.metrics import Metrics
+from guardian_app.settings import Settings, SettingsError, from_env, validate
+from guardian_app.store import AsyncStore
+from guardian_app.store.sqlite import SqliteStore
+from guardian_app.webhook import Webhook, answer
+from guardian_app.worker import Worker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
-    from app.store import Store
+    from guardian_app.store import Store
 
 log = logs.get("webhook")
 

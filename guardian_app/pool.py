@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 #: What the process imports before it is forked: the core, so forking a
 #: replacement costs milliseconds.
-PRELOAD = ["app.pool", "guardian.engine", "guardian.config", "guardian.rules", "app.snapshot"]
+PRELOAD = ["guardian_app.pool", "guardian.engine", "guardian.config", "guardian.rules", "guardian_app.snapshot"]
 #: How long a new process may take to import and warm up.
 START_TIMEOUT = 60.0
 _HEADER = struct.Struct("!Q")
@@ -140,8 +140,8 @@ def _policy(source: PolicySource, cache: dict[str, Policy]) -> Policy:
 
 
 def _evaluate(task: Task, cache: dict[str, Policy]) -> Reply:
-    from app.snapshot import GitHubSnapshot
     from guardian import engine
+    from guardian_app.snapshot import GitHubSnapshot
 
     snapshot = GitHubSnapshot(task.files, task.tree, label=task.label, blobs=task.blobs)
     result = engine.run(snapshot, _policy(task.policy, cache))

@@ -1,19 +1,19 @@
 """Which pull request a job is about, as GitHub's API answers it.
 
 Numbers and commit ids of an answer go into request paths, so a pull
-request whose answer lacks valid ones is refused (``app.names``).
+request whose answer lacks valid ones is refused (``guardian_app.names``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from app.github import GitHubError
-from app.names import github_id, object_id
+from guardian_app.github import GitHubError
+from guardian_app.names import github_id, object_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from app.github import GitHubClient
+    from guardian_app.github import GitHubClient
 
 #: Open pull requests looked through for a fork's head (most recently updated first).
 MAX_OPEN_PULLS = 1000

@@ -6,7 +6,7 @@ App are queued. Bounded: at most ``reconcile_limit`` pull requests are
 examined and about twice as many listing requests made; it stops early
 when an installation's rate limit runs low (the client also waits out a
 limit that is spent). Repository names, commit ids and numbers read from
-the listings are checked (``app.names``) before they go into a request
+the listings are checked (``guardian_app.names``) before they go into a request
 path or the store.
 """
 
@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import time
 
-from app import logs, report
-from app.github import GitHubError
-from app.names import github_id, is_repo_name, object_id
-from app.store import JobSpec
+from guardian_app import logs, report
+from guardian_app.github import GitHubError
+from guardian_app.names import github_id, is_repo_name, object_id
+from guardian_app.store import JobSpec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from app.github import GitHubClient
-    from app.settings import Settings
-    from app.store import AsyncStore
+    from guardian_app.github import GitHubClient
+    from guardian_app.settings import Settings
+    from guardian_app.store import AsyncStore
 
 log = logs.get("worker")
 #: Reconcile stops when fewer requests than this are left on an installation.

@@ -1,7 +1,7 @@
 """What reviewers see: check run output and annotations, commit status, PR comment.
 
-Pure functions of an ``Evaluation``; ``app.checks``, ``app.comments`` and
-``app.shared_head`` send them. GitHub's limits are kept here: summaries
+Pure functions of an ``Evaluation``; ``guardian_app.checks``, ``guardian_app.comments`` and
+``guardian_app.shared_head`` send them. GitHub's limits are kept here: summaries
 under 65,535 characters, comment bodies under 65,536, status descriptions
 at most 140, annotations 50 per request.
 
@@ -41,8 +41,8 @@ import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from app.evaluate import Evaluation
     from guardian.model import Finding
+    from guardian_app.evaluate import Evaluation
 
 CHECK_NAME = "guardian"
 STATUS_CONTEXT = "guardian"

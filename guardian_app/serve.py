@@ -1,6 +1,6 @@
-"""Serve the App: ``python -m app.serve [--host H] [--port P | --fd N]``.
+"""Serve the App: ``python -m guardian_app.serve [--host H] [--port P | --fd N]``.
 
-Settings come from ``GUARDIAN_*`` variables (``app.settings``). The server
+Settings come from ``GUARDIAN_*`` variables (``guardian_app.settings``). The server
 is uvicorn with the limits a port that anyone can reach needs; they live
 here, and the README, the Dockerfile and the tests all start the App this
 way, so none of them runs it without them:
@@ -17,7 +17,7 @@ way, so none of them runs it without them:
   come.
 - ``timeout_graceful_shutdown``: SIGTERM stops the server within this
   many seconds even while clients keep connections open.
-- No access log and no logging config of uvicorn's own: ``app.logs``
+- No access log and no logging config of uvicorn's own: ``guardian_app.logs``
   writes every line, uvicorn's included, as JSON.
 """
 
@@ -69,7 +69,7 @@ def config(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.serve", description="Serve the Guardian GitHub App.")
+    parser = argparse.ArgumentParser(prog="python -m guardian_app.serve", description="Serve the Guardian GitHub App.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
     parser.add_argument("--fd", type=int, default=None, help="listen on this already bound socket instead")
@@ -77,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import uvicorn
 
-    from app.main import create_app
-    from app.settings import SettingsError, from_env
+    from guardian_app.main import create_app
+    from guardian_app.settings import SettingsError, from_env
 
     try:
         settings = from_env()

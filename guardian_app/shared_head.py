@@ -2,7 +2,7 @@
 
 One branch opened against two base branches is two pull requests with one
 head. Each is judged with its own base's policy and reported under its own
-check run name and status context (``app.report.check_name``); the last of
+check run name and status context (``guardian_app.report.check_name``); the last of
 them to finish writes the combined ``guardian`` run and status, the most
 severe of their verdicts. Whether a head is shared is asked of GitHub only
 when the store has seen another pull request with it, so the common path
@@ -11,18 +11,18 @@ makes no extra request.
 
 from __future__ import annotations
 
-from app import logs, report
-from app.checks import now_iso
-from app.pulls import open_pull_requests_at
-from app.store import JobSpec
+from guardian_app import logs, report
+from guardian_app.checks import now_iso
+from guardian_app.pulls import open_pull_requests_at
+from guardian_app.store import JobSpec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from app.checks import Checks
-    from app.github import GitHubClient
-    from app.pulls import PullRequest
-    from app.settings import Settings
-    from app.store import AsyncStore, Job
+    from guardian_app.checks import Checks
+    from guardian_app.github import GitHubClient
+    from guardian_app.pulls import PullRequest
+    from guardian_app.settings import Settings
+    from guardian_app.store import AsyncStore, Job
 
 log = logs.get("worker")
 

@@ -1,7 +1,7 @@
 """A pull request head as a ``guardian`` snapshot, read from the GitHub API.
 
 The engine calls snapshot methods synchronously, and it runs in a worker
-process that holds no credentials (``app.pool``), so everything it will ask
+process that holds no credentials (``guardian_app.pool``), so everything it will ask
 for is fetched asynchronously first: the head tree with blob sizes, the
 changed files, the blobs content rules will read, the ``.gitignore`` files.
 A blob nobody foresaw is reported as not read, and counted, rather than
@@ -14,15 +14,15 @@ from __future__ import annotations
 import asyncio
 import base64
 
-from app.github import GitHubError, TooLarge
-from app.names import is_object_id
 from guardian.model import MODE_SUBMODULE, FileEntry, Snapshot
+from guardian_app.github import GitHubError, TooLarge
+from guardian_app.names import is_object_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
-    from app.github import GitHubClient
+    from guardian_app.github import GitHubClient
 
 #: GitHub lists at most this many files of a pull request.
 MAX_PR_FILES = 3000

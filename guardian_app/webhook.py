@@ -1,9 +1,9 @@
 """``POST /webhook``: verify, decide, record, acknowledge.
 
 The signature is checked over the raw bytes, in constant time, before
-anything is parsed; the decision is ``app.events``'s (a pure function of
+anything is parsed; the decision is ``guardian_app.events``'s (a pure function of
 the payload); the jobs are in the store before the 202 goes out; the work
-happens in ``app.worker``. Whoever can reach the port can send anything, so
+happens in ``guardian_app.worker``. Whoever can reach the port can send anything, so
 the body must arrive within ``body_timeout`` (else 408 and the connection
 is closed) and within ``max_payload_bytes`` (else 413), a client that hangs
 up mid-body is one INFO line, and JSON nested past Python's recursion limit
@@ -21,9 +21,9 @@ import time
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
-from app import logs
-from app.events import EVENTS, decide
-from app.github import read_bounded
+from guardian_app import logs
+from guardian_app.events import EVENTS, decide
+from guardian_app.github import read_bounded
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,10 +32,10 @@ if TYPE_CHECKING:
     from fastapi import Request
     from fastapi.responses import Response
 
-    from app.events import Decision
-    from app.metrics import Metrics
-    from app.settings import Settings
-    from app.store import AsyncStore
+    from guardian_app.events import Decision
+    from guardian_app.metrics import Metrics
+    from guardian_app.settings import Settings
+    from guardian_app.store import AsyncStore
 
 log = logs.get("webhook")
 

@@ -1,7 +1,7 @@
 """Workers: claim a job, run it, and decide what its failure means.
 
 ``settings.workers`` tasks each claim one job at a time from the store and
-run it (``app.job``); between jobs they sleep until a delivery wakes them
+run it (``guardian_app.job``); between jobs they sleep until a delivery wakes them
 or a retry falls due. Failures:
 
 - a rate limit puts the job back until the limit resets;
@@ -11,10 +11,10 @@ or a retry falls due. Failures:
   missing), or the last attempt failing, ends the job: it gives up, and its
   check run and status say why and that Re-run tries again;
 - an evaluation that runs past ``evaluation_timeout`` (its process is
-  killed, see ``app.pool``) ends the job at once, never retried: the same
+  killed, see ``guardian_app.pool``) ends the job at once, never retried: the same
   input would only stop again.
 
-The worker also starts the start-up reconcile (``app.reconcile``) and the
+The worker also starts the start-up reconcile (``guardian_app.reconcile``) and the
 store's periodic housekeeping, and owns the evaluation processes.
 """
 
@@ -24,22 +24,22 @@ import asyncio
 import contextlib
 import time
 
-from app import logs
-from app.checks import CheckRun
-from app.evaluate import Evaluator
-from app.github import CallCounter, GitHubError, RateLimited, current_calls
-from app.job import JobRunner
-from app.pool import EvaluationPool, EvaluationTimeout
-from app.reconcile import Reconcile
+from guardian_app import logs
+from guardian_app.checks import CheckRun
+from guardian_app.evaluate import Evaluator
+from guardian_app.github import CallCounter, GitHubError, RateLimited, current_calls
+from guardian_app.job import JobRunner
+from guardian_app.pool import EvaluationPool, EvaluationTimeout
+from guardian_app.reconcile import Reconcile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from app.github import GitHubClient
-    from app.metrics import Metrics
-    from app.settings import Settings
-    from app.store import AsyncStore, Job
+    from guardian_app.github import GitHubClient
+    from guardian_app.metrics import Metrics
+    from guardian_app.settings import Settings
+    from guardian_app.store import AsyncStore, Job
 
 log = logs.get("worker")
 

@@ -20,7 +20,7 @@ Webhook payload builders (``pull_request_event`` ...) give full payloads
 and ``sign`` signs them as GitHub does.
 
 ``AppEnv`` runs the App in-process under uvicorn with the server options
-of ``python -m app.serve``; ``serve_subprocess`` runs that very command.
+of ``python -m guardian_app.serve``; ``serve_subprocess`` runs that very command.
 
 ``render_markdown`` shows what GitHub makes of a comment or a check run
 summary: it renders with cmark-gfm (GitHub's own CommonMark fork, with its
@@ -60,9 +60,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from app.settings import Settings
-    from app.store import Store
-    from app.store.sqlite import SqliteStore
+    from guardian_app.settings import Settings
+    from guardian_app.store import Store
+    from guardian_app.store.sqlite import SqliteStore
 
 #: GitHub's JSON objects, as dynamic as the real thing.
 Json = dict[str, Any]
@@ -1217,14 +1217,14 @@ def make_key() -> tuple[str, object]:
 
 class AppServer:
     """The App served by a real uvicorn server on a free loopback port, in a
-    thread, with the server options ``python -m app.serve`` uses."""
+    thread, with the server options ``python -m guardian_app.serve`` uses."""
 
     def __init__(self, app: FastAPI) -> None:
         import socket
 
         import uvicorn
 
-        from app.serve import server_options
+        from guardian_app.serve import server_options
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -1254,7 +1254,7 @@ class AppServer:
 def serve_subprocess(
     env: AppEnv, tmp_path: pathlib.Path, *, stderr: int | None = None, **variables: str
 ) -> tuple[subprocess.Popen[bytes], str, socket.socket]:
-    """The App as production runs it, ``python -m app.serve``, in its own
+    """The App as production runs it, ``python -m guardian_app.serve``, in its own
     process on a loopback socket, with ``env``'s settings as ``GUARDIAN_*``
     variables (and ``variables`` on top): (process, URL, socket), once
     ``/healthz`` answers."""
@@ -1278,7 +1278,7 @@ def serve_subprocess(
     )
     environment.update(variables)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.serve", "--fd", str(sock.fileno())],
+        [sys.executable, "-m", "guardian_app.serve", "--fd", str(sock.fileno())],
         cwd=ROOT,
         env=environment,
         pass_fds=[sock.fileno()],
@@ -1357,7 +1357,7 @@ def shared_key() -> tuple[str, object]:
 class AppEnv:
     """A fake GitHub and the App pointed at it, both on loopback.
 
-    ``settings`` overrides ``app.settings.Settings`` fields. ``serve=False``
+    ``settings`` overrides ``guardian_app.settings.Settings`` fields. ``serve=False``
     leaves the App to be started by the test (e.g. as a subprocess).
     """
 
@@ -1370,7 +1370,7 @@ class AppEnv:
         store_factory: Callable[[Settings], Store] | None = None,
         **settings: object,
     ) -> None:
-        from app.settings import Settings
+        from guardian_app.settings import Settings
 
         pem, public = shared_key()
         self.fake = FakeGitHub(public, prefix=api_prefix).start()
@@ -1396,7 +1396,7 @@ class AppEnv:
             self.start_app()
 
     def start_app(self) -> None:
-        from app.main import create_app
+        from guardian_app.main import create_app
 
         self.app = create_app(self.settings, store_factory=self.store_factory)
         self.server = AppServer(self.app).__enter__()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +156,18 @@ def test_history_names_the_introducing_commit_with_its_subject(repo: Repo) -> No
     assert doc["findings"][0]["commit"]["subject"] == "Port the solver"
     github = repo.guardian("history", "--quiet", "--format", "github")
     assert "::error file=src/a.py,line=1,col=8" in github.out and "Port the solver" in github.out
+
+
+def test_the_wheel_installs_no_top_level_package_but_guardian_s(tmp_path: Path) -> None:
+    """A project with its own ``app`` package can install Guardian beside it."""
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
+    assert tops == {"guardian", "guardian_app"}
+    assert "guardian_app/main.py" in names and "guardian_app/store/sqlite.py" in names

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app import report
+from guardian_app import report
 from tests.fake_github import (
     BOT_LOGIN,
     REQUIRED_IGNORES,
@@ -395,10 +395,10 @@ def test_commit_status_and_comment_can_be_switched_off(tmp_path: Path) -> None:
 def test_a_blob_nobody_fetched_beforehand_is_reported_as_not_read() -> None:
     # The engine runs in a process without credentials: it reads what was
     # fetched for it and names the rest, never asking GitHub itself.
-    from app.snapshot import GitHubSnapshot
     from guardian import engine
     from guardian.config import build_policy
     from guardian.model import FileEntry
+    from guardian_app.snapshot import GitHubSnapshot
     from tests.fake_github import blob_sha
 
     fetched = FileEntry("src/a.py", 32, "100644", blob_sha(b"import optimization_engine.core\n"))

@@ -2,7 +2,7 @@
 
 Raw sockets against the real server: a body that never finishes, a header
 of a hundred megabytes, a client that hangs up mid-body. The server runs
-with the options of ``python -m app.serve`` (in a subprocess where its
+with the options of ``python -m guardian_app.serve`` (in a subprocess where its
 memory is measured).
 """
 
@@ -136,7 +136,7 @@ def test_a_huge_header_is_refused_without_the_memory_to_hold_it(tmp_path: Path) 
 
 
 def test_past_the_connection_limit_requests_are_refused_at_once(env: AppEnv) -> None:
-    from app.serve import MAX_CONCURRENCY
+    from guardian_app.serve import MAX_CONCURRENCY
 
     idle = [_connect(env.url) for _ in range(MAX_CONCURRENCY)]
     try:

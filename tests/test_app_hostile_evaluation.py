@@ -1,6 +1,6 @@
 """A pull request whose evaluation takes too long cannot take the App with it.
 
-The engine runs in worker processes (``app.pool``) under
+The engine runs in worker processes (``guardian_app.pool``) under
 ``evaluation_timeout``. The slow input here is legitimately slow, not a
 pathological one: a few large Python files with two findings on every line,
 seconds of engine time each, far past the tiny deadline the tests set.

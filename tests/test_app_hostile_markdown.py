@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import report
-from app.evaluate import Evaluation
-from app.pulls import PullRequest
 from guardian.model import Finding, Result
+from guardian_app import report
+from guardian_app.evaluate import Evaluation
+from guardian_app.pulls import PullRequest
 from tests.fake_github import AppEnv, Rendered, pull_request_event, render_markdown, wait_for
 
 #: Every hostile name carries this, so any of it outside code is found.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from app.names import is_repo_name
+from guardian_app.names import is_repo_name
 from tests.fake_github import (
     AppEnv,
     Json,
@@ -183,8 +183,8 @@ def test_a_pull_request_whose_api_answer_names_a_hostile_commit_is_not_followed(
 
 
 def test_the_client_refuses_paths_with_dot_segments_or_escapes(env: AppEnv) -> None:
-    from app.github import GitHubClient, GitHubError
-    from app.metrics import Metrics
+    from guardian_app.github import GitHubClient, GitHubError
+    from guardian_app.metrics import Metrics
 
     async def attempt(path: str) -> None:
         client = GitHubClient(env.settings, Metrics())

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import report
-from app.evaluate import Evaluation
-from app.github import GitHubClient, GitHubError
-from app.metrics import Metrics
-from app.pulls import PullRequest
-from app.settings import Settings
 from guardian.model import Finding, Result
+from guardian_app import report
+from guardian_app.evaluate import Evaluation
+from guardian_app.github import GitHubClient, GitHubError
+from guardian_app.metrics import Metrics
+from guardian_app.pulls import PullRequest
+from guardian_app.settings import Settings
 from tests.fake_github import render_markdown
 
 PR = PullRequest(7, "a" * 40, "b" * 40, "main", "open", "https://github.com/acme/atomizer/pull/7")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.logs import SCRUBBER
+from guardian_app.logs import SCRUBBER
 from tests.fake_github import (
     SECRET,
     AppEnv,
@@ -340,10 +340,10 @@ def test_the_reconcile_is_bounded(tmp_path: Path) -> None:
 def test_no_answer_is_read_past_its_bound(tmp_path: Path) -> None:
     import asyncio
 
-    from app.github import GitHubClient, TooLarge
-    from app.metrics import Metrics
-    from app.snapshot import BlobFetcher
     from guardian.model import FileEntry
+    from guardian_app.github import GitHubClient, TooLarge
+    from guardian_app.metrics import Metrics
+    from guardian_app.snapshot import BlobFetcher
 
     with AppEnv(str(tmp_path / "app.sqlite3"), serve=False, max_response_bytes=4096) as env:
         big = b"import optimization_engine\n" + b"x = 1\n" * 20_000
@@ -372,9 +372,9 @@ def test_no_answer_is_read_past_its_bound(tmp_path: Path) -> None:
 def test_workers_outlive_a_failing_queue(tmp_path: Path) -> None:
     import sqlite3
 
-    from app.settings import Settings
-    from app.store import Job
-    from app.store.sqlite import SqliteStore
+    from guardian_app.settings import Settings
+    from guardian_app.store import Job
+    from guardian_app.store.sqlite import SqliteStore
 
     class LockedAtFirst(SqliteStore):
         """The database is locked for the first few claims (another process writing)."""
@@ -402,14 +402,14 @@ def test_a_resumed_job_completes_its_check_run_even_with_fewer_batches(tmp_path:
     the evaluation finds fewer findings. The run must still be completed."""
     import asyncio
 
-    from app.checks import Checks
-    from app.evaluate import Evaluation
-    from app.github import GitHubClient
-    from app.metrics import Metrics
-    from app.pulls import PullRequest
-    from app.store import AsyncStore, JobSpec
-    from app.store.sqlite import SqliteStore
     from guardian.model import Finding, Result
+    from guardian_app.checks import Checks
+    from guardian_app.evaluate import Evaluation
+    from guardian_app.github import GitHubClient
+    from guardian_app.metrics import Metrics
+    from guardian_app.pulls import PullRequest
+    from guardian_app.store import AsyncStore, JobSpec
+    from guardian_app.store.sqlite import SqliteStore
 
     with AppEnv(str(tmp_path / "app.sqlite3"), serve=False) as env:
         repo, base, head = env.repo_with_pr({"src/solver.py": BAD_PY})
@@ -451,8 +451,8 @@ def test_a_queue_write_that_meets_a_lock_is_run_again_not_lost(tmp_path: Path) -
     # a shared WAL file); giving up would leave a job "running" for good.
     import sqlite3
 
-    from app.store import JobSpec
-    from app.store.sqlite import SqliteStore
+    from guardian_app.store import JobSpec
+    from guardian_app.store.sqlite import SqliteStore
 
     queue = SqliteStore(str(tmp_path / "q.sqlite3"))
     queue.record("d1", "pull_request", [JobSpec("acme/x", 1, "a" * 40, pr=1)])

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from app.store import JobSpec
-from app.store.sqlite import SqliteStore
+from guardian_app.store import JobSpec
+from guardian_app.store.sqlite import SqliteStore
 from tests.fake_github import (
     REQUIRED_IGNORES,
     AppEnv,

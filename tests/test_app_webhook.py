@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import SettingsError, from_env
-from app.webhook import verify_signature
+from guardian_app.settings import SettingsError, from_env
+from guardian_app.webhook import verify_signature
 from tests.fake_github import ROOT, SECRET, AppEnv, Json, installation_event, pull_request_event, sign
 
 
@@ -197,8 +197,8 @@ def test_settings_refuse_to_start_without_a_webhook_secret_and_say_which_variabl
 
 @pytest.mark.parametrize(
     "command",
-    [["app.serve", "--port", "0"], ["uvicorn", "--factory", "app.main:create_app", "--port", "0"]],
-    ids=["app.serve", "uvicorn-factory"],
+    [["guardian_app.serve", "--port", "0"], ["uvicorn", "--factory", "guardian_app.main:create_app", "--port", "0"]],
+    ids=["guardian_app.serve", "uvicorn-factory"],
 )
 def test_the_server_refuses_to_start_without_a_webhook_secret(tmp_path: Path, command: list[str]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
@@ -261,7 +261,7 @@ def test_unsigned_deliveries_cannot_add_metric_labels(env: AppEnv) -> None:
 def test_the_scrubber_catches_escaped_secrets_and_token_shapes_and_forgets_old_tokens() -> None:
     import logging
 
-    from app.logs import JsonFormatter, Scrubber
+    from guardian_app.logs import JsonFormatter, Scrubber
 
     scrubber = Scrubber()
     secret = 'we"bhook\\sec\tret'

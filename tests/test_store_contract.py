@@ -1,4 +1,4 @@
-"""The store's contract: what every implementation of ``app.store.Store`` keeps.
+"""The store's contract: what every implementation of ``guardian_app.store.Store`` keeps.
 
 Each test runs against every implementation in ``IMPLEMENTATIONS``: today
 the SQLite store; a PostgreSQL store shared by several App instances is one
@@ -17,8 +17,8 @@ from typing import Protocol
 
 import pytest
 
-from app.store import RETENTION_SECONDS, JobSpec, Store
-from app.store.sqlite import SqliteStore
+from guardian_app.store import RETENTION_SECONDS, JobSpec, Store
+from guardian_app.store.sqlite import SqliteStore
 
 REPO = "acme/atomizer"
 SHA = "a" * 40

@@ -1,7 +1,7 @@
 """The App's store: durable jobs, and what the App remembers besides them.
 
 ``Store`` is the interface the webhook route, the workers and the reports
-use; ``app.store.sqlite`` is the default implementation (one App process,
+use; ``guardian_app.store.sqlite`` is the default implementation (one App process,
 one file). A store shared by several App instances (PostgreSQL) implements
 the same methods; ``tests/test_store_contract.py`` is the specification
 both pass. ``AsyncStore`` is how async code calls a store: every call runs

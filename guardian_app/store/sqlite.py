@@ -4,7 +4,7 @@ Jobs and delivery ids (the queue), installations and their repositories
 (for the start-up reconcile), and each pull request's sticky comment id and
 body hash (which spare a listing of its comments, and an unchanged body
 from being sent again) live in one file with one connection. The semantics
-are those of ``app.store``; this module only says how SQLite keeps them.
+are those of ``guardian_app.store``; this module only says how SQLite keeps them.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from app.store import RETENTION_SECONDS, Job, Recorded
+from guardian_app.store import RETENTION_SECONDS, Job, Recorded
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from app.store import JobSpec
+    from guardian_app.store import JobSpec
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -139,7 +139,7 @@ def _guarded(method: _M) -> _M:
 
 
 class SqliteStore:
-    """``app.store.Store`` in one SQLite file."""
+    """``guardian_app.store.Store`` in one SQLite file."""
 
     def __init__(self, path: str, *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
