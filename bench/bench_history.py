@@ -61,8 +61,16 @@ regex = '''(?i)\b[a-z]:(?:\\\\|\\|/)[^\s"']+|\\\\\\\\[^\s\\"']+\\\\[^\s\\"']+'''
 """
 
 
-def build_repo(path: Path, commits: int, *, large: int = 300, seed: int = 7) -> dict[str, int]:
-    """A repository with ``commits`` commits on main, written by one fast-import."""
+def build_repo(path: Path, commits: int, *, large: int = 300, seed: int = 7, shape: str = "project") -> dict[str, int]:
+    """A repository with ``commits`` commits, written by one fast-import.
+
+    ``linear``: every commit on main, a tag every 1,000 commits. ``project``
+    (the shape of the histories the targets were measured on: tens of
+    thousands of commits, a fifth of them merges, hundreds of refs, source
+    files edited many times): work in units of five commits, two on main,
+    two on a feature branch started from main, then a merge of the feature
+    branch into main; a tag every 200 commits.
+    """
     rnd = random.Random(seed)
     path.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
@@ -76,47 +84,73 @@ def build_repo(path: Path, commits: int, *, large: int = 300, seed: int = 7) -> 
             files[f"src/pkg{d:02d}/mod{f:03d}.py"] = f'"""Module {d}.{f}."""\n\nimport os\n\n' + body
     big: list[str] = []
     large_at = set(rnd.sample(range(50, commits), min(large, max(commits - 50, 0))))
-    stats = {"commits": commits, "large": 0, "renames": 0, "binaries": 0}
+    stats = {"commits": commits, "large": 0, "renames": 0, "binaries": 0, "merges": 0, "tags": 0}
     start = 1_500_000_000
-    for c in range(commits):
+    tips = {"main": 0, "feature": 0}  # the mark of each branch's tip
+    feature_ops: list[tuple[str, str, bytes | str]] = []
+    tag_every = 1000 if shape == "linear" else 200
+
+    def edits(c: int, branch_files: dict[str, str]) -> list[tuple[str, str, bytes | str]]:
         ops: list[tuple[str, str, bytes | str]] = []
+        for _ in range(rnd.randint(1, 5) if shape == "linear" else rnd.randint(1, 3)):
+            p = rnd.choice(list(branch_files))
+            text = branch_files[p] + f"VALUE_{c} = {rnd.random()!r}\n"
+            if rnd.random() < 0.01:
+                text += "import optimization_engine.core\n"
+            if rnd.random() < 0.01:
+                text += f'DATA_{c} = "C:\\\\Users\\\\me\\\\run{c}"\n'
+            branch_files[p] = text
+            ops.append(("M", p, text.encode()))
+        if rnd.random() < 0.02:
+            old = rnd.choice(list(branch_files))
+            new = old.replace(".py", f"_r{c}.py")
+            branch_files[new] = branch_files.pop(old)
+            ops.append(("R", old, new))
+            stats["renames"] += 1
+        if rnd.random() < 0.05:
+            ops.append(("M", f"bin/blob{c}.bin", rnd.randbytes(rnd.randint(2_000, 50_000))))
+            stats["binaries"] += 1
+        if c in large_at:
+            where = rnd.choice(["data/", "tools/", "dashboard/assets/", "results/"])
+            name = f"{where}big{c}.dat"
+            ops.append(("M", name, rnd.randbytes(rnd.randint(1_100_000, 1_650_000))))
+            big.append(name)
+            stats["large"] += 1
+        if big and rnd.random() < 0.005:
+            gone = big.pop(rnd.randrange(len(big)))
+            ops.append(("D", gone, b""))
+        if big and rnd.random() < 0.005:
+            old = big.pop(rnd.randrange(len(big)))
+            ops.append(("R", old, old.replace("big", "moved")))
+        return ops
+
+    for c in range(commits):
+        branch, parents = "main", [tips["main"]]
         if c == 0:
-            ops = [("M", p, t.encode()) for p, t in files.items()]
+            ops: list[tuple[str, str, bytes | str]] = [("M", p, t.encode()) for p, t in files.items()]
+            parents = []
+        elif shape == "linear" or c % 5 in (1, 2):
+            ops = edits(c, files)
+        elif c % 5 in (3, 4):
+            # The feature branch: started from main, merged back two commits later.
+            branch = "feature"
+            parents = [tips["main"] if c % 5 == 3 else tips["feature"]]
+            ops = edits(c, files)
+            feature_ops.extend(ops)
         else:
-            for _ in range(rnd.randint(1, 5)):
-                p = rnd.choice(list(files))
-                text = files[p] + f"VALUE_{c} = {rnd.random()!r}\n"
-                if rnd.random() < 0.01:
-                    text += "import optimization_engine.core\n"
-                if rnd.random() < 0.01:
-                    text += f'DATA_{c} = "C:\\\\Users\\\\me\\\\run{c}"\n'
-                files[p] = text
-                ops.append(("M", p, text.encode()))
-            if rnd.random() < 0.02:
-                old = rnd.choice(list(files))
-                new = old.replace(".py", f"_r{c}.py")
-                files[new] = files.pop(old)
-                ops.append(("R", old, new))
-                stats["renames"] += 1
-            if rnd.random() < 0.05:
-                ops.append(("M", f"bin/blob{c}.bin", rnd.randbytes(rnd.randint(2_000, 50_000))))
-                stats["binaries"] += 1
-            if c in large_at:
-                where = rnd.choice(["data/", "tools/", "dashboard/assets/", "results/"])
-                name = f"{where}big{c}.dat"
-                ops.append(("M", name, rnd.randbytes(rnd.randint(1_100_000, 1_650_000))))
-                big.append(name)
-                stats["large"] += 1
-            if big and rnd.random() < 0.005:
-                gone = big.pop(rnd.randrange(len(big)))
-                ops.append(("D", gone, b""))
-            if big and rnd.random() < 0.005:
-                old = big.pop(rnd.randrange(len(big)))
-                ops.append(("R", old, old.replace("big", "moved")))
-        write(b"commit refs/heads/main\n")
+            # The merge: main's tree plus what the feature branch changed (all
+            # in ``files`` already); fast-import wants those changes again.
+            parents = [tips["main"], tips["feature"]]
+            ops, feature_ops = feature_ops, []
+            stats["merges"] += 1
+        write(f"commit refs/heads/{branch}\nmark :{c + 1}\n".encode())
         write(f"committer A U Thor <a@example.com> {start + c * 600} +0000\n".encode())
         message = f"commit {c}".encode()
         write(b"data %d\n%s\n" % (len(message), message))
+        if parents:
+            write(b"from :%d\n" % parents[0])
+            for other in parents[1:]:
+                write(b"merge :%d\n" % other)
         for op, a, b in ops:
             if op == "M":
                 data = b if isinstance(b, bytes) else b.encode()
@@ -126,8 +160,10 @@ def build_repo(path: Path, commits: int, *, large: int = 300, seed: int = 7) -> 
             else:
                 write(b'R "%s" "%s"\n' % (a.encode(), str(b).encode()))
         write(b"\n")
-        if c and c % 1000 == 0:
-            write(b"reset refs/tags/v%d\nfrom refs/heads/main\n\n" % (c // 1000))
+        tips[branch] = c + 1
+        if c and c % tag_every == 0:
+            write(b"reset refs/tags/v%d\nfrom :%d\n\n" % (c // tag_every, tips["main"]))
+            stats["tags"] += 1
     write(b"done\n")
     proc.stdin.close()
     if proc.wait() != 0:
@@ -204,7 +240,11 @@ def gitleaks_git(gitleaks: str, config: Path, report: Path) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--commits", type=int, default=20_000, help="history length (default 20000)")
+    parser.add_argument("--commits", type=int, default=60_000, help="history length (default 60000)")
+    parser.add_argument(
+        "--shape", choices=("project", "linear"), default="project", help="history shape (default: project)"
+    )
+    parser.add_argument("--jobs", type=int, help="also measure the content scan with this many workers")
     parser.add_argument("--runs", type=int, default=5, help="runs per command (default 5)")
     parser.add_argument("--keep", metavar="DIR", help="build the repositories in DIR and keep them")
     args = parser.parse_args()
@@ -222,12 +262,12 @@ def main() -> int:
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="guardian-bench-history-"))
     base.mkdir(parents=True, exist_ok=True)
     try:
-        repo = base / f"repo-{args.commits}"
-        half = base / f"repo-{args.commits // 2}"
+        repo = base / f"{args.shape}-{args.commits}"
+        half = base / f"{args.shape}-{args.commits // 2}"
         for target, n in ((repo, args.commits), (half, args.commits // 2)):
             if not target.exists():
                 began = time.perf_counter()
-                stats = build_repo(target, n)
+                stats = build_repo(target, n, shape=args.shape)
                 print(f"built {target.name}: {stats} in {time.perf_counter() - began:.1f} s")
         objects = subprocess.run(["git", "count-objects", "-v"], cwd=repo, capture_output=True, text=True).stdout
         print(f"corpus: {args.commits} commits; {' '.join(objects.split())}")
@@ -290,7 +330,7 @@ def main() -> int:
         print("\npeak RSS of guardian's process, full `guardian history` (all rules):")
         rss = {}
         for target in (half, repo):
-            n = int(target.name.split("-")[1])
+            n = int(target.name.rsplit("-", 1)[1])
             rss[n] = peak_rss_mb(target, env)
             print(f"  {n:>6} commits: {rss[n]:6.1f} MB")
         small, big = rss[args.commits // 2], rss[args.commits]

@@ -6,11 +6,15 @@ without a size pass). Real repositories, the command run as a subprocess."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import Repo
 
 IMPORT = "import optimization_engine.core\n"
+ROOT = Path(__file__).resolve().parent.parent
 WIN_PATH = 'OUT = "C:\\\\Users\\\\me\\\\out"\n'
 
 
@@ -121,3 +125,35 @@ def test_missing_blob_in_a_content_only_scan_is_reported_once_and_not_counted(cl
     summary = report["summary"]
     assert summary["missing_objects"] == 1
     assert summary["blob_versions"] == 1
+
+
+def test_the_report_is_the_same_for_any_number_of_workers(tmp_path: Path) -> None:
+    """The bench's history shape (merges, a feature branch, renames, binaries,
+    large blobs, tags), scanned by one process and by several: byte for byte
+    the same report, and a report with something in it."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from bench_history import build_repo
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    repo = tmp_path / "history"
+    stats = build_repo(repo, 1500, large=20)
+    assert stats["merges"] > 200 and stats["renames"] > 10
+
+    outputs = {}
+    for jobs in ("1", "2", "4"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "guardian", "history", "-q", "--format", "json", "--jobs", jobs],
+            cwd=repo,
+            capture_output=True,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr.decode()
+        outputs[jobs] = proc.stdout
+
+    assert outputs["2"] == outputs["1"]
+    assert outputs["4"] == outputs["1"]
+    report = json.loads(outputs["1"])
+    rules = {f["rule"] for f in report["findings"]}
+    assert {"forbidden-import", "windows-path", "max-file-size"} <= rules
+    assert any(len(f["paths"]) > 1 for f in report["findings"])  # blobs met again, under other paths

@@ -13,7 +13,9 @@ TAG = b"1"
 
 
 def _consider(memo: RepeatedVersions, oid: bytes, old: bytes, data: bytes, path: str = "src/m.py") -> tuple:
-    return memo.consider(oid, old, TAG, path, data, BOTH, BY_RULE, (0, 1))
+    answer = memo.consider(oid, old, TAG, path, data, BOTH, BY_RULE, (0, 1))
+    memo.record(oid, path, answer[0])
+    return answer
 
 
 V1 = b"import optimization_engine\nx = 1\n"

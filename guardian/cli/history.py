@@ -87,6 +87,13 @@ def _register_history(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="SIZE",
         help="content rules skip larger blobs (default: the policy's max-content-size, 10 MiB)",
     )
+    history.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        metavar="N",
+        help="run content rules in N processes (default: one per CPU; the report is the same for any N)",
+    )
     history.add_argument("--exit-zero", action="store_true", help="exit 0 even when violations are found")
     history.add_argument("--quiet", "-q", action="store_true", help="no progress display and no notes on stderr")
     history.set_defaults(func=cmd_history)
@@ -137,6 +144,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from guardian.config import load_policy
     from guardian.git import queries
     from guardian.scans import history
+    from guardian.workers import default_jobs
 
     root, bare = queries.repository(os.getcwd())
     if bare and not args.config:
@@ -156,6 +164,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             max_content_size=args.max_content_size,
             baseline=baseline,
             progress=display,
+            jobs=args.jobs or default_jobs(),
         )
     finally:
         display.close()

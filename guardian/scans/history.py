@@ -15,6 +15,7 @@ Suppressions and the baseline come from ``guardian.accept``, as everywhere.
 
 from __future__ import annotations
 
+import collections
 import threading
 
 from guardian import engine
@@ -22,9 +23,10 @@ from guardian.accept import split_suppressed
 from guardian.git import objects, process, queries
 from guardian.model import SIZE_RULE, Commit, FileEntry, Finding, HistoryFinding, HistoryResult
 from guardian.plan import Plan
-from guardian.scans.repeats import JUDGE, REPEAT, RepeatedVersions
+from guardian.scans.repeats import JUDGE, NOTHING, RepeatedVersions
 from guardian.sources.history import HistoryPass, count_commits, log_args, path_of
 from guardian.sources.tips import TreeSnapshot, ref_tips
+from guardian.workers import Pool
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,6 +43,32 @@ TIP_RULES = ("gitignore-required",)
 NOT_IN_HISTORY = {"dir-budget": "judged on the current tree by `guardian check` and `guardian audit`"}
 _PATH_CACHE_LIMIT = 200_000
 _ZERO = b"0" * 40
+#: Blobs handed to the workers and not yet taken back, at most: bounds the
+#: bytes held on their way, and how far the reading runs ahead.
+_WINDOW = 64
+
+#: A blob's content task: (rule indexes, blob id, path, size, bytes, binary).
+_Task = tuple[tuple[int, ...], str, str, int, bytes, bool]
+
+
+def run_rules(rules: Sequence[Rule], task: _Task) -> tuple[list[Finding], list[str]]:
+    """The engine's findings of some content rules on one blob, and the
+    rules that failed on it (the others' findings stand): what a worker
+    does, and the scan itself when it judges alone."""
+    indexes, oid, path, size, data, binary = task
+    entry = FileEntry(path, size, "100644", oid)
+    chosen = [rules[index] for index in indexes]
+    errors: list[str] = []
+    try:
+        found = engine.judge(entry, data, chosen, binary=binary)
+    except Exception:  # noqa: BLE001 - find which rule failed; the others' findings stand
+        found = []
+        for rule in chosen:
+            try:
+                found.extend(engine.judge(entry, data, [rule], binary=binary))
+            except Exception as exc:  # noqa: BLE001 - one odd blob must not stop a history scan
+                errors.append(f"{rule.id} failed on blob {oid} ({path}): {exc}")
+    return found, errors
 
 
 def _kind(path: str) -> str:
@@ -106,11 +134,22 @@ class _Profile:
 
 class _Judging:
     """What the history source hands its blobs to: the plan's content rules,
-    the repeated-version memo, and the blobs with findings."""
+    the repeated-version memo, and the blobs with findings.
 
-    def __init__(self, plan: Plan) -> None:
+    What to judge is decided here as blobs come, in the log's order; the
+    rules run here too, or in the worker processes of ``pool``. Every event
+    of the source (a blob's verdict, a blob met again) is then applied in
+    the order it came, once the verdicts before it are back, so the report
+    is the same with one process or many.
+    """
+
+    def __init__(self, plan: Plan, pool: Pool | None = None) -> None:
         self.plan = plan
         self.rules = plan.content_rules
+        self.pool = pool
+        #: Events waiting for a verdict before them: ("settle", ...) or ("seen", ...).
+        self._events: collections.deque[tuple[object, ...]] = collections.deque()
+        self._waiting = 0
         self.repeats = RepeatedVersions()
         self.hits: dict[str, _ContentHit] = {}
         self.rule_errors: list[str] = []
@@ -152,33 +191,75 @@ class _Judging:
 
     def judge(
         self, oid: bytes, pid: bytes, commit: bytes, old: bytes, path_field: bytes, data: bytes, size: int
-    ) -> tuple[list[Finding], bool, tuple[int, ...]]:
-        return self._judge(oid, self._plan(pid, path_field), old, data, size)
+    ) -> tuple[str, object, tuple[int, ...]]:
+        if self.pool is not None:
+            while self._waiting >= _WINDOW:
+                self._apply(wait=True)
+        return self._decide(oid, self._plan(pid, path_field), old, data, size, self.pool)
 
-    def settle(
-        self,
-        oid: bytes,
-        pid: bytes,
-        commit: bytes,
-        path_field: bytes,
-        size: int,
-        verdict: object,
-        others: list[tuple[bytes, bytes, bytes]],
-    ) -> None:
+    def settle(self, oid: bytes, pid: bytes, commit: bytes, path_field: bytes, size: int, verdict: object) -> None:
         if verdict is None:
             return
-        assert isinstance(verdict, tuple)
-        kept, repeated, skipped = verdict
-        path = self._plan(pid, path_field).path
-        if kept or skipped:
-            hit = _ContentHit(path, commit, size, kept)
-            hit.others = [(path_of(p, f), c) for p, c, f in others]
-            hit.skipped = skipped
-            self.hits[oid.decode()] = hit
-        elif repeated and others:
-            self.rejudge.extend((oid, p, c, f, path) for p, c, f in others if path_of(p, f) != path)
+        self._events.append(("settle", oid, pid, commit, path_field, size, verdict))
+        self._apply(wait=False)
 
     def seen_again(self, oid: bytes, pid: bytes, commit: bytes, path_field: bytes) -> None:
+        if self._events:
+            self._events.append(("seen", oid, pid, commit, path_field))
+        else:
+            self._seen_again(oid, pid, commit, path_field)
+
+    def finish(self) -> None:
+        """Take back every verdict still out; apply what waited for them."""
+        while self._events:
+            self._apply(wait=True)
+
+    # -- events, applied in order -----------------------------------------------------------
+    def _apply(self, *, wait: bool) -> None:
+        """Apply the events whose verdicts are back, in order (with ``wait``, at least the first)."""
+        events, pool = self._events, self.pool
+        while events:
+            event = events[0]
+            if event[0] == "settle":
+                verdict = event[6]
+                assert isinstance(verdict, tuple)
+                if verdict[0] == JUDGE and pool is not None:
+                    assert isinstance(verdict[1], int)
+                    if not (wait or pool.done(verdict[1])):
+                        return
+                events.popleft()
+                _, oid, pid, commit, path_field, size, _ = event
+                assert isinstance(oid, bytes) and isinstance(pid, bytes) and isinstance(commit, bytes)
+                assert isinstance(path_field, bytes) and isinstance(size, int)
+                self._settle(oid, pid, commit, path_field, size, verdict)
+                wait = False
+            else:
+                events.popleft()
+                _, oid, pid, commit, path_field = event
+                assert isinstance(oid, bytes) and isinstance(pid, bytes) and isinstance(commit, bytes)
+                assert isinstance(path_field, bytes)
+                self._seen_again(oid, pid, commit, path_field)
+
+    def _settle(
+        self, oid: bytes, pid: bytes, commit: bytes, path_field: bytes, size: int, verdict: tuple[object, ...]
+    ) -> None:
+        kind, answer, skipped = verdict
+        assert isinstance(kind, str) and isinstance(skipped, tuple)
+        path = self._plan(pid, path_field).path
+        self.repeats.record(oid, path, kind)
+        if kind != JUDGE:
+            return
+        if self.pool is not None and isinstance(answer, int):
+            self._waiting -= 1
+            answer = self.pool.answer(answer)
+        assert isinstance(answer, tuple)
+        kept = self._keep(*answer)
+        if kept or skipped:
+            hit = _ContentHit(path, commit, size, kept)
+            hit.skipped = skipped
+            self.hits[oid.decode()] = hit
+
+    def _seen_again(self, oid: bytes, pid: bytes, commit: bytes, path_field: bytes) -> None:
         hit = self.hits.get(oid.decode())
         if hit is not None:
             hit.others.append((path_of(pid, path_field), commit))
@@ -206,43 +287,44 @@ class _Judging:
             self._plans[key] = plan
         return plan
 
-    def _judge(
-        self, oid: bytes, plan: _Profile, old: bytes, data: bytes, size: int
-    ) -> tuple[list[Finding], bool, tuple[int, ...]]:
-        """Findings of one blob (suppressions applied); whether it was left
-        unjudged because the version before it showed every line that could
-        hold a finding; the rules left out because the version before it
-        showed every line that could hold one of theirs."""
+    def _decide(
+        self, oid: bytes, plan: _Profile, old: bytes, data: bytes, size: int, pool: Pool | None
+    ) -> tuple[str, object, tuple[int, ...]]:
+        """What becomes of one blob: (``NOTHING``, None, ()) when no rule
+        needs to see it; (``REPEAT``, None, ()) when the version before it
+        showed every line that could hold a finding; (``JUDGE``, the rules'
+        answer or the pool's ticket for it, the rules left out because the
+        version before showed every line that could hold one of theirs)."""
         binary = data.find(b"\0", 0, 8000) != -1
         indexes, tokens = (plan.binary, plan.binary_tokens) if binary else (plan.text, plan.text_tokens)
         if not indexes:
-            return [], False, ()
+            return NOTHING, None, ()
         skipped: tuple[int, ...] = ()
         if tokens is not None:
             verdict, indexes, skipped = self.repeats.consider(
                 oid, old, plan.tag, plan.path, data, tokens, plan.by_rule, indexes
             )
             if verdict != JUDGE:
-                return [], verdict == REPEAT, ()
-        kept = self._run(oid.decode(), plan.path, size, data, indexes, binary=binary)
-        return kept, False, skipped
+                return verdict, None, ()
+        task: _Task = (indexes, oid.decode(), plan.path, size, data, binary)
+        if pool is None:
+            return JUDGE, run_rules(self.rules, task), skipped
+        self._waiting += 1
+        return JUDGE, pool.submit(task), skipped
 
-    def _run(
-        self, oid: str, path: str, size: int, data: bytes, indexes: Sequence[int], *, binary: bool
-    ) -> list[Finding]:
-        """The engine's findings of these rules on one blob, suppressions
-        applied; a rule that fails on an odd blob is noted, and the scan goes on."""
-        entry = FileEntry(path, size, "100644", oid)
-        rules = [self.rules[index] for index in indexes]
-        try:
-            found = engine.judge(entry, data, rules, binary=binary)
-        except Exception:  # noqa: BLE001 - find which rule failed; the others' findings stand
-            found = []
-            for rule in rules:
-                try:
-                    found.extend(engine.judge(entry, data, [rule], binary=binary))
-                except Exception as exc:  # noqa: BLE001 - one odd blob must not stop a history scan
-                    self.rule_errors.append(f"{rule.id} failed on blob {oid} ({path}): {exc}")
+    def _judge_now(self, oid: bytes, plan: _Profile, old: bytes, data: bytes, size: int) -> list[Finding]:
+        """The findings of one blob, judged here and now (suppressions applied)."""
+        kind, answer, _skipped = self._decide(oid, plan, old, data, size, None)
+        self.repeats.record(oid, plan.path, kind)
+        if kind != JUDGE:
+            return []
+        assert isinstance(answer, tuple)
+        return self._keep(*answer)
+
+    def _keep(self, found: list[Finding], errors: list[str]) -> list[Finding]:
+        """Findings without those suppressed inline; a rule that failed on an
+        odd blob is noted, and the scan goes on."""
+        self.rule_errors.extend(errors)
         if not found:
             return found
         kept, suppressed = split_suppressed(found)
@@ -266,7 +348,7 @@ class _Judging:
             pid, commit, origin = wanted[(oid, path_field)]
             plan = self._plan(pid, path_field)
             path = plan.path
-            kept, _, _ = self._judge(oid, plan, _ZERO, data, len(data))
+            kept = self._judge_now(oid, plan, _ZERO, data, len(data))
             if not kept:
                 continue
             key = oid.decode()
@@ -291,7 +373,8 @@ class _Judging:
         for (key, hit), (_oid, data) in zip(wanted, reader.read_many([key for key, _ in wanted]), strict=False):
             if data is None:
                 continue
-            kept = self._run(key, hit.path, hit.size, data, hit.skipped, binary=data.find(b"\0", 0, 8000) != -1)
+            binary = data.find(b"\0", 0, 8000) != -1
+            kept = self._keep(*run_rules(self.rules, (hit.skipped, key, hit.path, hit.size, data, binary)))
             if kept:
                 hit.findings = sorted(hit.findings + kept, key=lambda f: order.get(f.rule, 0))
 
@@ -359,8 +442,10 @@ def scan_history(
     max_content_size: int | None = None,
     baseline: Baseline | None = None,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> HistoryResult:
-    """Run the policy over the history of ``revs`` (all refs when none)."""
+    """Run the policy over the history of ``revs`` (all refs when none);
+    content rules in ``jobs`` processes (the report is the same for any number)."""
     if not revs:
         all_refs = True
     result = HistoryResult()
@@ -393,7 +478,7 @@ def scan_history(
         )
 
     if size_rule is not None or plan.content_rules:
-        _scan_blobs(root, plan, result, revs=revs, all_refs=all_refs, since=since, progress=progress)
+        _scan_blobs(root, plan, result, revs=revs, all_refs=all_refs, since=since, progress=progress, jobs=jobs)
 
     if tip_rules:
         result.tips = len(tips)
@@ -430,14 +515,36 @@ def _scan_blobs(
     all_refs: bool,
     since: str | None,
     progress: Progress | None,
+    jobs: int,
 ) -> None:
     """The streamed pass over every blob, judged, into ``result``."""
+    # The workers are forked first, before any thread of the scan starts.
+    rules = plan.content_rules
+    pool = Pool(lambda task: run_rules(rules, task), jobs) if rules and jobs > 1 else None  # type: ignore[arg-type]
+    try:
+        _stream_blobs(root, plan, result, revs=revs, all_refs=all_refs, since=since, progress=progress, pool=pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _stream_blobs(
+    root: str,
+    plan: Plan,
+    result: HistoryResult,
+    *,
+    revs: Sequence[str],
+    all_refs: bool,
+    since: str | None,
+    progress: Progress | None,
+    pool: Pool | None,
+) -> None:
     total = [0]
     if progress is not None and progress.enabled:
         counter = threading.Thread(target=count_commits, args=(root, revs, all_refs, since, total), daemon=True)
         counter.start()
         progress.stage("history", "commits")
-    judging = _Judging(plan) if plan.content_rules else None
+    judging = _Judging(plan, pool) if plan.content_rules else None
     size_rule = plan.policy.rule(SIZE_RULE)
     scan = HistoryPass(
         root,
@@ -448,9 +555,12 @@ def _scan_blobs(
         progress=progress if progress is not None and progress.enabled else None,
         total_commits=total,
         oldest_first=judging is not None,
+        # With workers for the rules, git inflates blobs on two cores too.
+        readers=2 if pool is not None else 1,
     )
     scan.run()
     if judging is not None:
+        judging.finish()
         judging.judge_again(root)
         judging.complete_partial(root)
         result.suppressed += judging.suppressed

@@ -13,6 +13,11 @@ counted.
 
 Memory stays flat: a version is the parent of the next one, and its entry
 goes once used, so the memo holds about one version per file.
+
+``consider`` decides; ``record`` remembers a decision's outcome for
+``unjudged_under``. A scan that judges in several processes calls ``record``
+when it takes each answer back, in the log's order, so the two questions see
+the same state however far the reading ran ahead.
 """
 
 from __future__ import annotations
@@ -112,9 +117,6 @@ class RepeatedVersions:
         if len(memo) >= _MEMO_LIMIT:
             for stale in list(memo)[: _MEMO_LIMIT // 2]:
                 del memo[stale]
-        previous = self._unjudged_at.pop(path, None)
-        if previous is not None:
-            self._unjudged.pop(previous, None)
         # Whether every finding of the version before stands, in the order
         # hits are read, under this same path: then a rule with nothing new to
         # see here may be left out (its findings are the ones recorded there).
@@ -123,7 +125,6 @@ class RepeatedVersions:
         if parent is not None and quotes == parent[1]:
             if lines <= parent[0]:
                 memo[oid[:20] + tag] = (lines, quotes, path, lineage)
-                self._remember_unjudged(oid, path)
                 return REPEAT, (), ()
             if lineage:
                 # A rule left out here is run after all when another path of
@@ -135,6 +136,18 @@ class RepeatedVersions:
                     indexes = fresh
         memo[oid[:20] + tag] = (lines, quotes, path, True)
         return JUDGE, indexes, skipped
+
+    def record(self, oid: bytes, path: str, verdict: str) -> None:
+        """What ``consider`` answered for this version, in the log's order: a
+        version with reportable lines replaces its path's unjudged one, and a
+        repeat is the path's unjudged one from now on."""
+        if verdict == NOTHING:
+            return
+        previous = self._unjudged_at.pop(path, None)
+        if previous is not None:
+            self._unjudged.pop(previous, None)
+        if verdict == REPEAT:
+            self._remember_unjudged(oid, path)
 
     def _remember_unjudged(self, oid: bytes, path: str) -> None:
         self.repeats += 1

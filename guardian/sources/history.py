@@ -16,10 +16,14 @@ commit that stored it. Memory stays flat however long the history is:
    content is read for sizes. Path, commit and previous blob travel
    through it in ``%(rest)``, so nothing is kept per pair on our side.
 3. Pairs whose path the judge has rules for (a *profile*) go straight from
-   the log, each unique blob once (``OidSet``), to one ``git cat-file
-   --batch`` process, oldest first. A blob seen again under another path or
-   commit is told to the judge (``seen_again``); one still on its way is told
-   with its bytes (``settle``). Blobs larger than ``max-content-size``
+   the log, each unique blob once (``OidSet``), to ``git cat-file --batch``,
+   oldest first: to one process, or in turn to several (inflating blobs is
+   then git's work on as many cores), whose answers are read in the same
+   turn. A blob seen again under another path or
+   commit is told to the judge (``seen_again``) in its place in the log's
+   order, after the blob itself: the judge hears every event in the order
+   the log gave it, so what it decides does not depend on how far the log
+   ran ahead of the reader. Blobs larger than ``max-content-size``
    (listed by a ``--batch-all-objects`` pass alongside) are never asked for,
    and a large blob no binary-reading rule wants is dropped when its first
    8000 bytes say it is binary. Pipes are grown to 1 MiB, so git and Python
@@ -61,22 +65,11 @@ if TYPE_CHECKING:
         ) -> object:
             """Judge one unique blob (its first version met); the answer goes to ``settle``."""
 
-        def settle(
-            self,
-            oid: bytes,
-            pid: bytes,
-            commit: bytes,
-            path: bytes,
-            size: int,
-            verdict: object,
-            others: list[tuple[bytes, bytes, bytes]],
-        ) -> None:
-            """After ``judge``, under the pass's lock: ``others`` are the
-            (profile, commit, path) it was seen under meanwhile. ``verdict``
-            is None when the blob was not judged (binary)."""
+        def settle(self, oid: bytes, pid: bytes, commit: bytes, path: bytes, size: int, verdict: object) -> None:
+            """Right after ``judge`` (``verdict`` None: the blob was not judged, being binary)."""
 
         def seen_again(self, oid: bytes, pid: bytes, commit: bytes, path: bytes) -> None:
-            """A blob judged (or left unjudged) already, under another path or commit; under the lock."""
+            """A blob met before (judged, left unjudged, or missing), under another path or commit."""
 
 
 #: Reads of a streamed output, and the size of git's pipes.
@@ -84,6 +77,8 @@ _CHUNK = process.PIPE_SIZE
 _MAX_MISSING_IDS = 1000
 #: git's binary test reads this many bytes from the start of a blob.
 BINARY_PROBE = 8000
+#: Kinds of what the log tells the content reader besides blobs to read.
+_SEEN, _OVERSIZED = b"seen", b"oversized"
 
 
 def log_args(
@@ -229,8 +224,11 @@ class HistoryPass:
         progress: Progress | None,
         total_commits: list[int],
         oldest_first: bool = False,
+        readers: int = 1,
     ) -> None:
         self.root = root
+        #: ``cat-file --batch`` processes that blobs are read from, in turn.
+        self.readers = readers
         self.args = args
         self.limit = limit
         self.judge = judge
@@ -248,37 +246,37 @@ class HistoryPass:
         #: (path, blob) pairs looked up, and unique blobs whose bytes were read.
         self.versions = 0
         self.read = 0
-        # Shared by the log's reader and the content reader.
-        self.lock = threading.Lock()
-        self._inflight: dict[bytes, list[tuple[bytes, bytes, bytes]]] = {}
         #: Blobs over max-content-size, once listed.
         self.oversized: dict[bytes, int] | None = None
-        #: Unique blobs in the order they were met: None for one sent to the
-        #: content reader, (blob, profile, path field, size) for one over
-        #: max-content-size that was not. The reader reports the latter in turn.
-        self._queue: collections.deque[tuple[bytes, bytes, bytes, int] | None] = collections.deque()
+        #: What the content reader hears, in the log's order: None for a blob
+        #: sent to ``cat-file --batch`` (its answer comes from there),
+        #: (``_OVERSIZED``, blob, profile, path field, size) for one over
+        #: max-content-size that was not, and (``_SEEN``, blob, profile,
+        #: commit, path field) for a blob met again.
+        self._queue: collections.deque[tuple[bytes, bytes, bytes, bytes, int | bytes] | None] = collections.deque()
         #: Missing blobs the content reader met, and versions of them seen.
         self._missing_oids: set[bytes] = set()
         self.missing_versions = 0
 
     # -- the log's reader: records -> requests ------------------------------------------
-    def _feed(self, log_out: IO[bytes], check_in: IO[bytes] | None, content_in: IO[bytes] | None) -> None:
+    def _feed(self, log_out: IO[bytes], check_in: IO[bytes] | None, content_ins: list[IO[bytes]]) -> None:
         """Turn log records into requests: ``<blob> <profile> <commit>
         <previous blob> <path>`` to ``cat-file --batch-check`` for every
         version (sizes, when a limit is set) and straight to ``cat-file
         --batch`` for each unique blob a profile wants."""
         every = check_in is not None
-        profile = self.judge.profile if content_in is not None and self.judge is not None else None
+        profile = self.judge.profile if content_ins and self.judge is not None else None
         absent = objects.missing_objects(self.root)
         queue = self._queue
         counter = self.commits
         read = getattr(log_out, "read1", log_out.read)
         reader = records.RawRecords()
         out: list[bytes] = []
-        wanted: list[bytes] = []
+        wanted: list[list[bytes]] = [[] for _ in content_ins]
+        turns = len(content_ins)
+        sent = 0
         seen = OidSet()
         key_of, add = OidSet.key, seen.add
-        lock, inflight = self.lock, self._inflight
         deleted, gitlink = b"000000", b"160000"
         versions = 0
         try:
@@ -309,18 +307,16 @@ class HistoryPass:
                         continue
                     if not add(key_of(oid, pid)):
                         # Sent for judging already (another path, branch or commit).
-                        with lock:
-                            self._another_path(oid, pid_field, commit, field)
+                        queue.append((_SEEN, oid, pid_field, commit, field))
                         continue
                     oversized = self.oversized
                     if oversized is not None and oid in oversized:
                         # Never asked for; the reader reports it in its turn.
-                        queue.append((oid, pid_field, field, oversized[oid]))
+                        queue.append((_OVERSIZED, oid, pid_field, field, oversized[oid]))
                         continue
-                    with lock:
-                        inflight[oid] = []
                     queue.append(None)
-                    wanted.append(request)
+                    wanted[sent % turns].append(request)
+                    sent += 1
                 counter[0] = reader.commits
                 # Each chunk's requests go at once: git never waits on
                 # requests held in our buffers.
@@ -328,24 +324,22 @@ class HistoryPass:
                     check_in.write(b"".join(out))
                     check_in.flush()
                     out.clear()
-                if wanted and content_in is not None:
-                    content_in.write(b"".join(wanted))
-                    content_in.flush()
-                    wanted.clear()
+                for content_in, requests in zip(content_ins, wanted, strict=True):
+                    if requests:
+                        content_in.write(b"".join(requests))
+                        content_in.flush()
+                        requests.clear()
             if not every:
                 self.versions = versions
         finally:
-            for pipe in (check_in, content_in):
+            for pipe in (check_in, *content_ins):
                 if pipe is not None:
                     with contextlib.suppress(OSError):
                         pipe.close()
 
     def _another_path(self, oid: bytes, pid: bytes, commit: bytes, path_field: bytes) -> None:
-        """A blob already sent for judging, seen again. Called with the lock held."""
-        pending = self._inflight.get(oid)
-        if pending is not None:
-            pending.append((pid, commit, path_field))
-        elif oid in self._missing_oids:
+        """A blob already sent for judging, seen again (the content reader, in its turn)."""
+        if oid in self._missing_oids:
             self._missing_version(oid)
         elif self.judge is not None:
             self.judge.seen_again(oid, pid, commit, path_field)
@@ -446,16 +440,21 @@ class HistoryPass:
         self._missing(oid)
 
     # -- the content reader: blob bytes -> the judge ---------------------------------------
-    def _read_content(self, content_out: IO[bytes]) -> None:
-        readline, read = content_out.readline, content_out.read
-        lock, inflight, judge = self.lock, self._inflight, self.judge
+    def _read_content(self, content_outs: list[IO[bytes]]) -> None:
+        judge = self.judge
         assert judge is not None
         max_content = self.max_content
         count_missing = self.limit is None
         progress = self.progress if count_missing else None
         queue = self._queue
         binary_readers: dict[bytes, bool] = {}
+        turns = len(content_outs)
+        turn = 0
         while True:
+            # The blobs were asked of the processes in turn: their answers come in the same turn.
+            content_out = content_outs[turn % turns]
+            turn += 1
+            readline, read = content_out.readline, content_out.read
             header = readline()
             if not header or not queue or queue[0] is not None:
                 self._take_turn()
@@ -465,14 +464,11 @@ class HistoryPass:
                 return
             parts = header[:-1].split(b" ", 6)
             if len(parts) < 7:
-                if len(parts) >= 2 and parts[1] == b"missing":
-                    with lock:
-                        others = inflight.pop(parts[0], None) or []
-                        if count_missing:
-                            # Without a size pass, missing versions are told here.
-                            self._missing_oids.add(parts[0])
-                            for _ in range(1 + len(others)):
-                                self._missing_version(parts[0])
+                if len(parts) >= 2 and parts[1] == b"missing" and count_missing:
+                    # Without a size pass, missing versions are told here
+                    # (this one, and each met again, in its turn).
+                    self._missing_oids.add(parts[0])
+                    self._missing_version(parts[0])
                 continue
             oid, _type, size_text, pid, commit, old, path_field = parts
             size = int(size_text)
@@ -481,8 +477,6 @@ class HistoryPass:
                 # object, say): its bytes go unread all the same.
                 self._drain(content_out, size + 1)
                 self.skipped.setdefault(oid.decode(), (path_of(pid, path_field), size))
-                with lock:
-                    inflight.pop(oid, None)
                 continue
             self.read += 1
             if progress is not None and not self.read & 1023:
@@ -506,19 +500,24 @@ class HistoryPass:
                 data = read(size)
                 read(1)
                 verdict = judge.judge(oid, pid, commit, old, path_field, data, size)
-            with lock:
-                judge.settle(oid, pid, commit, path_field, size, verdict, inflight.pop(oid, []))
+            judge.settle(oid, pid, commit, path_field, size, verdict)
 
     def _take_turn(self) -> None:
-        """Report the blobs over max-content-size met before the next blob
-        sent to ``cat-file`` (all that are left, at the end)."""
+        """Tell what the log met before the next blob sent to ``cat-file``
+        (all that is left, at the end): blobs over max-content-size, and
+        blobs met again."""
         queue = self._queue
         while queue:
             item = queue.popleft()
             if item is None:
                 return
-            oid, pid_field, path_field, size = item
-            self.skipped.setdefault(oid.decode(), (path_of(pid_field, path_field), size))
+            kind, oid, pid_field, field, rest = item
+            if kind is _SEEN:
+                assert isinstance(rest, bytes)
+                self._another_path(oid, pid_field, field, rest)
+            else:
+                assert isinstance(rest, int)
+                self.skipped.setdefault(oid.decode(), (path_of(pid_field, field), rest))
 
     @staticmethod
     def _drain(stream: IO[bytes], size: int) -> None:
@@ -533,7 +532,7 @@ class HistoryPass:
         log_err = _stderr_file()
         log = process.popen(self.args, self.root, stderr=log_err)
         check: subprocess.Popen[bytes] | None = None
-        content: subprocess.Popen[bytes] | None = None
+        contents: list[subprocess.Popen[bytes]] = []
         procs = [log]
         threads: list[threading.Thread] = []
         failure = _Failure()
@@ -545,31 +544,32 @@ class HistoryPass:
                 procs.append(check)
             if self.judge is not None:
                 content_fmt = "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)"
-                content = process.popen(["cat-file", content_fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
-                procs.append(content)
-            if content is not None:
+                for _ in range(self.readers):
+                    content = process.popen(["cat-file", content_fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
+                    procs.append(content)
+                    contents.append(content)
+            if contents:
                 lister = threading.Thread(target=failure.guard(self._list_oversized), daemon=True)
                 lister.start()
                 threads.append(lister)
             log_out = log.stdout
             check_in = check.stdin if check is not None else None
-            content_in = content.stdin if content is not None else None
+            content_ins = [content.stdin for content in contents if content.stdin is not None]
             assert log_out is not None
             feeder = threading.Thread(
-                target=failure.guard(lambda: self._feed(log_out, check_in, content_in)), daemon=True
+                target=failure.guard(lambda: self._feed(log_out, check_in, content_ins)), daemon=True
             )
             feeder.start()
             threads.append(feeder)
             # The main thread reads sizes, or blob contents when there are
             # no sizes to read; a second thread reads contents alongside sizes.
-            if content is not None:
-                content_out = content.stdout
-                assert content_out is not None
+            if contents:
+                content_outs = [content.stdout for content in contents if content.stdout is not None]
                 if check is None:
-                    self._read_content(content_out)
+                    self._read_content(content_outs)
                 else:
                     reader = threading.Thread(
-                        target=failure.guard(lambda: self._read_content(content_out)), daemon=True
+                        target=failure.guard(lambda: self._read_content(content_outs)), daemon=True
                     )
                     reader.start()
                     threads.append(reader)
