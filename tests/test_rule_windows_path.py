@@ -506,3 +506,67 @@ def test_the_quick_hint_test_answers_no_for_urls_and_escapes_alone() -> None:
     assert _may_hint(b"x = r'\\\\server\\share'")
     assert _may_hint(b"\\\\ab\\c")  # the shortest server name a hint accepts
     assert not _may_hint(b"\\\\a\\c")
+
+
+# -- the device namespace, long paths, and regular expressions in f-strings -------------
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("PIPE = r'\\\\.\\pipe\\my-pipe'\n", "\\\\.\\pipe\\my-pipe"),
+        ("PORT = '\\\\\\\\.\\\\COM3'\n", "\\\\.\\COM3"),
+        ("DISK = r'\\\\.\\PhysicalDrive0'\n", "\\\\.\\PhysicalDrive0"),
+    ],
+)
+def test_device_namespace_paths_are_reported(source: str, shown: str) -> None:
+    [finding] = check("dev.py", source)
+    assert where([finding]) == [(1, source.index("\\") + 1, shown)]
+    assert "Windows device path" in finding.message
+
+
+def test_a_device_path_in_a_text_file_is_reported() -> None:
+    assert where(check("notes.txt", "the pipe is \\\\.\\pipe\\guardian\n")) == [(1, 13, "\\\\.\\pipe\\guardian")]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "LONG = r'\\\\?\\C:\\very\\long\\path'\n",  # raw: as the program sees it
+        "LONG = '\\\\\\\\?\\\\C:\\\\very\\\\long\\\\path'\n",  # an ordinary string: backslashes doubled
+    ],
+)
+def test_a_long_path_prefix_is_reported_with_its_path_as_one(source: str) -> None:
+    assert where(check("long.py", source)) == [(1, source.index("\\") + 1, "\\\\?\\C:\\very\\long\\path")]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'PATTERN = fr"{END}\\\\right\\)"\n',  # the case that was reported as `\\right\`
+        'PATTERN = f"{END}\\\\\\\\right\\\\)"\n',  # the same, not raw
+        'PATTERN = r"\\\\\\\\server\\\\(?:a|b)"\n',
+        'PATTERN = r"^\\\\\\\\[\\w.]+\\\\share\\+"\n',
+        'PATTERN = r"C:\\\\data\\\\(\\d+)\\.csv"\n',
+    ],
+)
+def test_a_string_that_is_a_regular_expression_is_not_a_path(source: str) -> None:
+    assert check("rx.py", source) == []
+
+
+def test_a_share_name_is_never_punctuation() -> None:
+    # Line by line in a text file: `\\right\)` names no share.
+    assert check("notes.txt", "match \\\\right\\) here\n") == []
+    assert where(check("notes.txt", "see \\\\files\\models\n")) == [(1, 5, "\\\\files\\models")]
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ('USER = fr"C:\\{user}\\data"\n', "C:\\{user}\\data"),  # a field after a backslash: no regex
+        ('BIN = r"C:\\$Recycle.Bin"\n', "C:\\$Recycle.Bin"),
+        ('GLOB = r"C:\\Users\\*\\AppData"\n', "C:\\Users\\*\\AppData"),
+    ],
+)
+def test_paths_that_hold_regex_like_characters_are_still_paths(source: str, shown: str) -> None:
+    assert [s for _, _, s in where(check("p.py", source))] == [shown]

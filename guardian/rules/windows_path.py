@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
     from guardian.model import FileEntry, Finding
 
-    # (line, column, path as the program sees it, is a UNC path)
-    Hit = tuple[int, int, str, bool]
+    # (line, column, path as the program sees it, what kind of path: _DRIVE, _NETWORK or _DEVICE)
+    Hit = tuple[int, int, str, str]
 
 _PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
 # Text formats whose strings use backslash escapes, so `\t` there is a tab.
@@ -21,13 +21,14 @@ _JSON_SUFFIXES = (".json", ".jsonc", ".ipynb")
 _ESCAPE_LETTERS = "abfnrtv0"
 # What may follow a bare drive root (`C:\`) for it to count as a path.
 _ROOT_FOLLOWERS = "\"'`,;)]}>"
+_DRIVE, _NETWORK, _DEVICE = "Windows path", "Windows network path", "Windows device path"
 _ADVICE = "build paths with pathlib from a configured base directory or an environment variable"
 _MAX_SHOWN = 100
 
 
 class WindowsPath(Rule):
     id = "windows-path"
-    summary = "No hard-coded absolute Windows paths (C:\\..., \\\\server\\share) in code or text files."
+    summary = "No hard-coded absolute Windows paths (C:\\..., \\\\server\\share, \\\\.\\COM3) in code or text files."
     scope = "file"
     needs_content = True
     text_only = True
@@ -36,8 +37,11 @@ class WindowsPath(Rule):
 ## What it does
 Finds absolute Windows paths written into files: a drive letter with a
 separator (`C:\\`, `C:/`, and `C:\\\\` as typed inside an ordinary string
-literal) and network shares (`\\\\server\\share`, or `\\\\\\\\server\\\\share`
-inside an ordinary string literal or JSON).
+literal), network shares (`\\\\server\\share`, or `\\\\\\\\server\\\\share`
+inside an ordinary string literal or JSON), and the device namespace
+(`\\\\.\\pipe\\name`, `\\\\.\\COM3`, `\\\\.\\PhysicalDrive0`; `\\\\\\\\.\\\\COM3` in
+an ordinary string). A long-path prefix is part of its path:
+`\\\\?\\C:\\very\\long\\path` is reported once, whole.
 
 In Python files (`.py`, `.pyi`, `.pyw`) only string literals are read (plain,
 raw, bytes and f-strings, triple-quoted included); comments and code are not.
@@ -52,7 +56,12 @@ These are not reported:
 - Patterns: a drive letter or server name that is not literal
   (`[A-Z]:\\\\`, `\\w:`, `\\\\\\\\[^\\\\]+`), a match anchored with `^`, and a bare
   root followed by something other than the end of the string, a space or
-  closing punctuation (`C:\\\\(?:...)`).
+  closing punctuation (`C:\\\\(?:...)`). In Python, a string that holds what
+  only a regular expression holds (an escaped `(`, `)`, `[`, `]`, `+`, `|` or
+  `^`, or a group's `(?`) is not read for paths at all, raw or not, f-string
+  or not: `fr"{END}\\\\right\\)"`. An escaped `?`, `$`, `*` or `{` does not make
+  a regular expression: `\\\\?\\C:`, `C:\\$Recycle.Bin`, `C:\\Users\\*` and
+  `fr"C:\\{user}"` are paths.
 - Escape sequences: in an ordinary Python string, a bytes literal or JSON, a
   backslash that starts an escape (`\\n`, `\\t`, `\\x41`...) is not a
   separator, so `"a:\\n"` and `"C:\\temp"` (C, colon, tab, "emp") are not paths;
@@ -62,7 +71,8 @@ These are not reported:
 - Words and times: the drive must be one letter not preceded by a letter,
   digit, underscore, backslash or `%` (`Key:\\value`, `%s:\\%s`, `10:30` are
   not paths). A UNC server name has at least two characters and must be
-  followed by a share name.
+  followed by a share name, which starts with a letter, a digit, `_` or `$`
+  (`\\\\right\\)` names no share).
 - Files matching `*.bat`, `*.cmd`, `*.ps1`: Windows scripts may name Windows
   paths.
 
@@ -115,9 +125,9 @@ SOLVER = Path(os.environ["NASTRAN_EXE"])
         # Python this is the permissive reading, a superset of what is inside
         # string literals, so a file is lexed only when it can report.
         hits = [
-            (number, offset + 1, shown, unc)
+            (number, offset + 1, shown, kind)
             for number, line in candidates
-            for offset, shown, unc in _scan(line, escape)
+            for offset, shown, kind in _scan(line, escape)
         ]
         if not hits:
             return ()
@@ -129,12 +139,11 @@ SOLVER = Path(os.environ["NASTRAN_EXE"])
         lines = text.split("\n")
         findings = []
         # One finding per place: an unterminated string may be seen twice.
-        unique = {(line, column): (shown, unc) for line, column, shown, unc in hits}
+        unique = {(line, column): (shown, kind) for line, column, shown, kind in hits}
         # One line text per line, shared by its findings: a long line with many
         # paths must not be copied (here, or when findings are pickled) per path.
         texts: dict[int, str] = {}
-        for (line, column), (shown, unc) in sorted(unique.items()):
-            kind = "Windows network path" if unc else "Windows path"
+        for (line, column), (shown, kind) in sorted(unique.items()):
             line_text = texts.get(line)
             if line_text is None:
                 line_text = texts[line] = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
@@ -171,8 +180,14 @@ class _Patterns:
         )
         server = r"\w[\w.$-]+"
         before = r"(?<![\w\\/:%^])"
-        self.unc2 = re.compile(rf"{before}\\\\{server}\\(?![\\/]){seg}(?:{sep}{seg})*")
-        self.unc4 = re.compile(rf"{before}\\\\\\\\{server}\\\\(?![\\/]){seg}(?:{sep}{seg})*")
+        # A share name starts with a name character: `\\right\)` in a regex is no share.
+        share = rf"(?=[\w$]){seg}"
+        self.unc2 = re.compile(rf"{before}\\\\{server}\\{share}(?:{sep}{seg})*")
+        self.unc4 = re.compile(rf"{before}\\\\\\\\{server}\\\\{share}(?:{sep}{seg})*")
+        # The device namespace, `\\.\pipe\name`, `\\.\COM3`: a device name, then maybe more.
+        device = r"[A-Za-z][\w.$-]*"
+        self.device2 = re.compile(rf"{before}\\\\\.\\{device}(?:{sep}{seg})*")
+        self.device4 = re.compile(rf"{before}\\\\\\\\\.\\\\{device}(?:{sep}{seg})*")
         self.separator = re.compile(r"\\+|/")
         self.backslashes = re.compile(r"\\+")
         self.str_escape = re.compile(
@@ -180,6 +195,10 @@ class _Patterns:
         )
         self.bytes_escape = re.compile(r"""\\(?:[\n\\'"abfnrtv0-7]|x[0-9A-Fa-f]{2})""")
         self.json_escape = re.compile(r"""\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4})""")
+        # What only a regular expression holds: an escaped bracket, parenthesis,
+        # `+`, `|` or `^`, or a group's `(?`. Not `\?` (`\\?\C:`), `\$` (`C:\$Recycle.Bin`),
+        # `\*` (`C:\Users\*\AppData`) or `\{` (`fr"C:\{user}"`): paths hold those.
+        self.regex_syntax = re.compile(r"\\[()\[\]+|^]|\(\?[:=!<P#]")
         self.string_prefix = re.compile(r"(?<!\w)[rRbBuUfF]{1,2}$")
         # Python source: the next character that opens a comment or a string.
         self.py_next = re.compile(r"[#'\"]")
@@ -203,6 +222,7 @@ def _hints() -> list[re.Pattern[bytes]]:
 
         _HINTS.append(re.compile(rb":[\\/](?<![\w%^/:][A-Za-z]:[\\/])(?<=[A-Za-z]:[\\/])"))
         _HINTS.append(re.compile(rb"\\\\[^\\/\s:*?\"<>|]{2,}\\"))
+        _HINTS.append(re.compile(rb"\\\\\.\\"))  # the device namespace, `\\.\`
     return _HINTS
 
 
@@ -212,8 +232,8 @@ def _patterns() -> _Patterns:
     return _PATTERNS[0]
 
 
-def _scan(text: str, escape: re.Pattern[str] | None) -> Iterator[tuple[int, str, bool]]:
-    """Paths in ``text``: (offset, path as shown, is UNC).
+def _scan(text: str, escape: re.Pattern[str] | None) -> Iterator[tuple[int, str, str]]:
+    """Paths in ``text``: (offset, path as shown, what kind of path).
 
     ``escape`` matches an escape sequence where backslashes escape (ordinary
     Python strings, JSON); None where a backslash is just a backslash.
@@ -222,17 +242,32 @@ def _scan(text: str, escape: re.Pattern[str] | None) -> Iterator[tuple[int, str,
     for m in pats.drive.finditer(text):
         shown = _drive_path(text, m, escape, pats)
         if shown:
-            yield m.start(), shown, False
+            start = m.start()
+            # A long-path prefix belongs to the path: `\\?\C:\very\long` is one path
+            # (written `\\\\?\\C:` where backslashes escape).
+            written = "\\\\?\\" if escape is None else "\\\\\\\\?\\\\"
+            if text.endswith(written, 0, start):
+                start -= len(written)
+                shown = _shown("\\\\?\\" + shown)
+            yield start, shown, _DRIVE
     if "\\\\" not in text:
         return
     # Where backslashes escape, `\\server` in the source is one backslash in the
     # program: only the doubled form is a UNC path there.
-    for unc in (pats.unc4,) if escape is not None else (pats.unc2, pats.unc4):
-        for m in unc.finditer(text):
+    doubled = escape is not None
+    for pattern, kind in (
+        (pats.unc2, _NETWORK),
+        (pats.unc4, _NETWORK),
+        (pats.device2, _DEVICE),
+        (pats.device4, _DEVICE),
+    ):
+        for m in pattern.finditer(text):
             raw = m.group()
             prefix = 4 if raw.startswith("\\\\\\\\") else 2
+            if doubled and prefix == 2:
+                continue
             rest = pats.backslashes.sub(r"\\", raw[prefix:])
-            yield m.start(), _shown("\\\\" + rest), True
+            yield m.start(), _shown("\\\\" + rest), kind
 
 
 def _drive_path(text: str, m: re.Match[str], escape: re.Pattern[str] | None, pats: _Patterns) -> str:
@@ -297,6 +332,8 @@ def _may_hint(data: bytes) -> bool:
             if not tries:
                 return True
             i = data.find(sep, i + 1)
+    if b"\\\\.\\" in data:
+        return True  # the device namespace
     i = data.find(b"\\\\")
     end = len(data)
     while i != -1:
@@ -377,13 +414,15 @@ def _python_hits(text: str) -> list[Hit]:
             start -= 1
         prefix = "" if start > 0 and _word_char(text[start - 1]) else text[start:at].lower()
         escape = None if "r" in prefix else pats.bytes_escape if "b" in prefix else pats.str_escape
+        if pats.regex_syntax.search(body):
+            continue  # a regular expression, not a path: `fr"{END}\\right\)"`
         found = list(_scan(body, escape))
         if not found:
             continue
         if not line_starts:
             line_starts = _line_starts(text)
-        for offset, shown, unc in found:
-            hits.append((*_position(line_starts, body_at + offset), shown, unc))
+        for offset, shown, kind in found:
+            hits.append((*_position(line_starts, body_at + offset), shown, kind))
     return hits
 
 
