@@ -11,10 +11,12 @@ commit that stored it. Memory stays flat however long the history is:
    or shown in that commit's diff (``-c`` shows what a merge holds that none
    of its parents do). So every path a blob was ever stored under, and the
    oldest commit that stored it, come out of this one pass.
-2. With a size limit, one ``git cat-file --batch-check`` process gets each
-   pair and answers with the blob's size from the object header: no blob
-   content is read for sizes. Path, commit and previous blob travel
-   through it in ``%(rest)``, so nothing is kept per pair on our side.
+2. Sizes come from one listing of every object the repository holds
+   (``cat-file --batch-all-objects --batch-check``, object headers only,
+   alongside the log): the blobs over the size limit by id, and every blob's
+   id in 8 bytes, to tell a missing one. Each pair of the log is then a
+   lookup: no git process is asked about each version, and no blob content
+   is read for sizes.
 3. Pairs whose path the judge has rules for (a *profile*) go straight from
    the log, each unique blob once (``OidSet``), to ``git cat-file --batch``,
    oldest first: to one process, or in turn to several (inflating blobs is
@@ -24,7 +26,7 @@ commit that stored it. Memory stays flat however long the history is:
    order, after the blob itself: the judge hears every event in the order
    the log gave it, so what it decides does not depend on how far the log
    ran ahead of the reader. Blobs larger than ``max-content-size``
-   (listed by a ``--batch-all-objects`` pass alongside) are never asked for,
+   (from the same listing) are never asked for,
    and a large blob no binary-reading rule wants is dropped when its first
    8000 bytes say it is binary. Pipes are grown to 1 MiB, so git and Python
    do not wake each other for every blob.
@@ -35,6 +37,8 @@ reported by id and skipped; the pass goes on and never fetches.
 
 from __future__ import annotations
 
+import array
+import bisect
 import collections
 import contextlib
 import os
@@ -209,6 +213,33 @@ class Large:
         self.commit = b""
 
 
+class _Objects:
+    """What one listing of every object tells: the blobs over the size
+    limit and over max-content-size, and which blobs exist at all."""
+
+    __slots__ = ("keys", "large", "oversized")
+
+    def __init__(self) -> None:
+        #: Blob id -> size, for blobs over the size limit.
+        self.large: dict[bytes, int] = {}
+        #: Blob id -> size, for blobs over max-content-size.
+        self.oversized: dict[bytes, int] = {}
+        #: The first 64 bits of every blob's id, sorted.
+        self.keys: Sequence[int] = ()
+
+    def has(self, oid: bytes) -> bool:
+        """Whether the repository holds this blob (by its first 64 bits)."""
+        key = int(oid[:16], 16)
+        at = bisect.bisect_left(self.keys, key)
+        return at < len(self.keys) and self.keys[at] == key
+
+
+#: What the object listing says of each object.
+_LISTING = "%(objectsize) %(objecttype) %(objectname)"
+#: Versions the log may run ahead of the object listing before it waits for it.
+_MAX_BACKLOG = 500_000
+
+
 class HistoryPass:
     """One streamed pass over history: the size of every (path, blob) pair,
     the bytes of each unique blob a profile wants, handed to ``judge``."""
@@ -257,21 +288,26 @@ class HistoryPass:
         #: Missing blobs the content reader met, and versions of them seen.
         self._missing_oids: set[bytes] = set()
         self.missing_versions = 0
+        #: The object listing, once done (set with ``_listed``).
+        self._objects: _Objects | None = None
+        self._listed = threading.Event()
 
     # -- the log's reader: records -> requests ------------------------------------------
-    def _feed(self, log_out: IO[bytes], check_in: IO[bytes] | None, content_ins: list[IO[bytes]]) -> None:
-        """Turn log records into requests: ``<blob> <profile> <commit>
-        <previous blob> <path>`` to ``cat-file --batch-check`` for every
-        version (sizes, when a limit is set) and straight to ``cat-file
+    def _feed(self, log_out: IO[bytes], content_ins: list[IO[bytes]]) -> None:
+        """Turn log records into sizes (when a limit is set: each version
+        looked up in the object listing) and into requests, ``<blob>
+        <profile> <commit> <previous blob> <path>``, straight to ``cat-file
         --batch`` for each unique blob a profile wants."""
-        every = check_in is not None
+        sizes = self.limit is not None
+        objects_listed: _Objects | None = None
+        backlog: list[tuple[bytes, bytes, bytes]] = []
+        progress = self.progress
         profile = self.judge.profile if content_ins and self.judge is not None else None
         absent = objects.missing_objects(self.root)
         queue = self._queue
         counter = self.commits
         read = getattr(log_out, "read1", log_out.read)
         reader = records.RawRecords()
-        out: list[bytes] = []
         wanted: list[list[bytes]] = [[] for _ in content_ins]
         turns = len(content_ins)
         sent = 0
@@ -291,20 +327,22 @@ class HistoryPass:
                         # A partial clone lacks it: cat-file would stop here.
                         self._missing(oid)
                         continue
+                    if sizes:
+                        if objects_listed is None:
+                            backlog.append((oid, commit, field))
+                        else:
+                            versions += self._sized(objects_listed, oid, commit, field)
                     pid = profile(field, mode) if profile is not None else 0
-                    if not (pid or every):
+                    if not pid:
                         continue
-                    versions += 1
+                    if not sizes:
+                        versions += 1
                     if b"\n" in field or field.endswith(b"\r"):
                         # cat-file reads lines: such a path travels hex-encoded.
                         pid_field, field = b"%dh" % pid, field.hex().encode()
                     else:
                         pid_field = b"%d" % pid
                     request = b"%s %s %s %s %s\n" % (oid, pid_field, commit, old, field)
-                    if every:
-                        out.append(request)
-                    if not pid:
-                        continue
                     if not add(key_of(oid, pid)):
                         # Sent for judging already (another path, branch or commit).
                         queue.append((_SEEN, oid, pid_field, commit, field))
@@ -318,24 +356,51 @@ class HistoryPass:
                     wanted[sent % turns].append(request)
                     sent += 1
                 counter[0] = reader.commits
+                if sizes and objects_listed is None and (self._listed.is_set() or len(backlog) > _MAX_BACKLOG):
+                    objects_listed = self._wait_for_objects()
+                    versions += sum(self._sized(objects_listed, *item) for item in backlog)
+                    backlog.clear()
+                if progress is not None and sizes:
+                    progress.extra = f"{versions:,} blob versions"
+                    progress.update(counter[0], self.total_commits[0] or None)
                 # Each chunk's requests go at once: git never waits on
                 # requests held in our buffers.
-                if out and check_in is not None:
-                    check_in.write(b"".join(out))
-                    check_in.flush()
-                    out.clear()
                 for content_in, requests in zip(content_ins, wanted, strict=True):
                     if requests:
                         content_in.write(b"".join(requests))
                         content_in.flush()
                         requests.clear()
-            if not every:
-                self.versions = versions
         finally:
-            for pipe in (check_in, *content_ins):
-                if pipe is not None:
-                    with contextlib.suppress(OSError):
-                        pipe.close()
+            for pipe in content_ins:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        if sizes and objects_listed is None:
+            objects_listed = self._wait_for_objects()
+            versions += sum(self._sized(objects_listed, *item) for item in backlog)
+        self.versions = versions
+
+    def _wait_for_objects(self) -> _Objects:
+        self._listed.wait()
+        if self._objects is None:  # the listing failed: its thread reports why
+            raise GitError(f"git cat-file --batch-all-objects failed in {self.root}")
+        return self._objects
+
+    def _sized(self, listed: _Objects, oid: bytes, commit: bytes, field: bytes) -> int:
+        """One version of a blob, looked up: kept when over the size limit; 0 when the blob is missing."""
+        size = listed.large.get(oid)
+        if size is None:
+            if listed.has(oid):
+                return 1
+            self._missing(oid)
+            return 0
+        key = oid.decode()
+        item = self.large.get(key)
+        if item is None:
+            item = self.large[key] = Large(size)
+        item.paths.setdefault(process.decode_path(field), None)
+        if not (self.oldest_first and item.commit):
+            item.commit = commit  # the oldest commit that stored it
+        return 1
 
     def _another_path(self, oid: bytes, pid: bytes, commit: bytes, path_field: bytes) -> None:
         """A blob already sent for judging, seen again (the content reader, in its turn)."""
@@ -344,86 +409,60 @@ class HistoryPass:
         elif self.judge is not None:
             self.judge.seen_again(oid, pid, commit, path_field)
 
-    def _list_oversized(self) -> None:
-        """Blobs over ``max-content-size`` among every object the repository
-        holds, from one ``cat-file --batch-all-objects`` (it reads object
-        headers only), so that git is not asked for their bytes. Runs
-        alongside the log; blobs requested before it is done are read and
-        dropped by the reader."""
-        bound = self.max_content
-        digits = len(str(bound))
-        found: dict[bytes, int] = {}
+    def _list_objects(self) -> None:
+        """Every object the repository holds, from one ``cat-file
+        --batch-all-objects`` (it reads object headers only), alongside the
+        log: the blobs over the size limit, every blob's id (to tell a
+        missing one), and the blobs over ``max-content-size``, so that git is
+        not asked for their bytes (blobs requested before the listing is done
+        are read and dropped by the reader)."""
+        limit = self.limit
+        bound = self.max_content if self.judge is not None else None
+        # A size with fewer digits than a bound is under it.
+        digits = min(len(str(b)) for b in (limit, bound) if b is not None)
+        listed = _Objects()
+        large, oversized = listed.large, listed.oversized
+        keys = array.array("Q")
         proc = process.popen(
-            ["cat-file", "--batch-all-objects", "--unordered", "--batch-check=%(objectsize) %(objectname)"],
+            [
+                "cat-file",
+                "--batch-all-objects",
+                "--unordered",
+                "--batch-check=%(objectsize) %(objecttype) %(objectname)",
+            ],
             self.root,
         )
-        # A helper, not the scan: it runs on whatever CPU the scan leaves.
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, proc.pid, 10)
+        if limit is None:
+            # Only a helper of the content reader: it runs on whatever CPU the scan leaves.
+            with contextlib.suppress(AttributeError, OSError):
+                os.setpriority(os.PRIO_PROCESS, proc.pid, 10)
         assert proc.stdout is not None
         try:
             for line in proc.stdout:
-                # A size with fewer digits than the bound is under it.
-                if line.find(b" ") < digits:
+                space = line.find(b" ")
+                if line[space + 1 : space + 6] != b"blob ":
                     continue
-                # Any type: only blobs are looked up.
-                parts = line.split()
-                if len(parts) == 2 and int(parts[0]) > bound:
-                    found[parts[1]] = int(parts[0])
-        finally:
+                oid = line[space + 6 : -1]
+                if limit is not None:
+                    keys.append(int(oid[:16], 16))
+                if space < digits:
+                    continue
+                size = int(line[:space])
+                if limit is not None and size > limit:
+                    large[oid] = size
+                if bound is not None and size > bound:
+                    oversized[oid] = size
             proc.stdout.close()
-            proc.wait()
-        self.oversized = found
-
-    # -- the size reader: sizes -> large blobs ----------------------------------------------
-    def _consume(self, check_out: IO[bytes]) -> None:
-        """Read ``<size> <blob> <type> <profile> <commit> <previous> <path>``
-        answers: blobs over the size limit are kept."""
-        limit = self.limit if self.limit is not None else -1
-        # A size with fewer digits than the limit is under it: nearly every
-        # answer stops at one find().
-        short = len(str(limit)) if limit >= 0 else 0
-        oldest_first = self.oldest_first
-        progress = self.progress
-        large = self.large
-        versions = 0
-        read = getattr(check_out, "read1", check_out.read)
-        pending = b""
-        while True:
-            chunk = read(_CHUNK)
-            lines = (pending + chunk).split(b"\n")
-            # Without a chunk, git is done: a last line without its newline stands.
-            pending = lines.pop() if chunk else b""
-            for line in lines:
-                if not line:
-                    continue
-                versions += 1
-                if progress is not None and not versions & 1023:
-                    progress.extra = f"{versions:,} blob versions"
-                    progress.update(self.commits[0], self.total_commits[0] or None)
-                if line.find(b" ") < short:
-                    continue
-                parts = line.split(b" ", 6)
-                if len(parts) < 7:
-                    if len(parts) == 2 and parts[1].startswith(b"missing"):
-                        versions -= 1
-                        self._missing(parts[0])
-                    continue
-                size_text, oid, kind, pid, commit, _old, path_field = parts
-                if kind != b"blob":
-                    continue
-                size = int(size_text)
-                if size > limit >= 0:
-                    key = oid.decode()
-                    item = large.get(key)
-                    if item is None:
-                        item = large[key] = Large(size)
-                    item.paths.setdefault(path_of(pid, path_field), None)
-                    if not (oldest_first and item.commit):
-                        item.commit = commit  # the oldest commit that stored it
-            if not chunk:
-                break
-        self.versions = versions
+            if proc.wait() != 0:
+                raise GitError(
+                    f"git cat-file --batch-all-objects failed in {self.root} (exit status {proc.returncode})"
+                )
+            listed.keys = array.array("Q", sorted(keys))
+            if bound is not None:
+                self.oversized = oversized
+            self._objects = listed
+        finally:
+            self._listed.set()
 
     def _missing(self, oid: bytes) -> None:
         """Remember a missing object; past a thousand, only count them."""
@@ -531,51 +570,30 @@ class HistoryPass:
     def run(self) -> None:
         log_err = _stderr_file()
         log = process.popen(self.args, self.root, stderr=log_err)
-        check: subprocess.Popen[bytes] | None = None
         contents: list[subprocess.Popen[bytes]] = []
         procs = [log]
         threads: list[threading.Thread] = []
         failure = _Failure()
         ok = False
         try:
-            if self.limit is not None:
-                fmt = "--batch-check=%(objectsize) %(objectname) %(objecttype) %(rest)"
-                check = process.popen(["cat-file", fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
-                procs.append(check)
             if self.judge is not None:
                 content_fmt = "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)"
                 for _ in range(self.readers):
                     content = process.popen(["cat-file", content_fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
                     procs.append(content)
                     contents.append(content)
-            if contents:
-                lister = threading.Thread(target=failure.guard(self._list_oversized), daemon=True)
-                lister.start()
-                threads.append(lister)
+            lister = threading.Thread(target=failure.guard(self._list_objects), daemon=True)
+            lister.start()
+            threads.append(lister)
             log_out = log.stdout
-            check_in = check.stdin if check is not None else None
             content_ins = [content.stdin for content in contents if content.stdin is not None]
             assert log_out is not None
-            feeder = threading.Thread(
-                target=failure.guard(lambda: self._feed(log_out, check_in, content_ins)), daemon=True
-            )
+            feeder = threading.Thread(target=failure.guard(lambda: self._feed(log_out, content_ins)), daemon=True)
             feeder.start()
             threads.append(feeder)
-            # The main thread reads sizes, or blob contents when there are
-            # no sizes to read; a second thread reads contents alongside sizes.
+            # The main thread reads blob contents, if any are wanted.
             if contents:
-                content_outs = [content.stdout for content in contents if content.stdout is not None]
-                if check is None:
-                    self._read_content(content_outs)
-                else:
-                    reader = threading.Thread(
-                        target=failure.guard(lambda: self._read_content(content_outs)), daemon=True
-                    )
-                    reader.start()
-                    threads.append(reader)
-            if check is not None:
-                assert check.stdout is not None
-                self._consume(check.stdout)
+                self._read_content([content.stdout for content in contents if content.stdout is not None])
             for thread in threads:
                 thread.join()
             ok = failure.exc is None
@@ -587,7 +605,7 @@ class HistoryPass:
                 proc.wait()
         if failure.exc is not None:
             raise failure.exc
-        if check is None:
+        if self.limit is None:
             self.versions -= self.missing_versions
         problem = _last_error_line(log_err) if log.returncode != 0 else ""
         log_err.close()
