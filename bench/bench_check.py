@@ -10,7 +10,12 @@ Measured, median of several runs each:
   3. The pre-commit hook's command on 20 staged files
      (`guardian check --staged F1..F20`) vs `python -c pass`. Target: <= 2.0.
 
-Usage: python bench/bench_check.py [--runs N] [--keep DIR]
+With --before TREE (a checkout of an earlier Guardian, e.g. `git worktree add
+/tmp/before REV`), each of Guardian's commands also runs from TREE, in turn
+with this checkout's, and the before/after ratio is printed: how a refactor is
+shown.
+
+Usage: python bench/bench_check.py [--runs N] [--keep DIR] [--before TREE]
 Prints the timings and ratios; asserts nothing.
 """
 
@@ -80,10 +85,34 @@ def report(name: str, ours: float, theirs: float, target: float, their_name: str
     )
 
 
+def before_and_after(before: Path, corpus: Path, staged: list[str], runs: int) -> None:
+    """The same commands from an earlier checkout and from this one, run in turn."""
+    python = sys.executable
+    here = Path(__file__).resolve().parent.parent
+    subprocess.run([python, "-m", "compileall", "-q", str(before / "guardian")], check=True)
+    commands = {
+        "check --all-files": (["check", "--all-files", "--exit-zero", "--format", "json"], runs),
+        "--version": (["--version"], 30),
+        "hook, 20 staged": (["check", "--staged", "--files", *staged], 30),
+    }
+    print(f"\nbefore ({before}) and after (this checkout), `python -m guardian`, run in turn:")
+    for name, (argv, n) in commands.items():
+        samples: dict[str, list[float]] = {"before": [], "after": []}
+        for _ in range(n):
+            for label, tree in (("before", before), ("after", here)):
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                start = time.perf_counter()
+                subprocess.run([python, "-m", "guardian", *argv], cwd=corpus, env=env, capture_output=True)
+                samples[label].append(time.perf_counter() - start)
+        old, new = (statistics.median(samples[k]) for k in ("before", "after"))
+        print(f"  {name:<18} before {old * 1000:8.1f} ms   after {new * 1000:8.1f} ms   after/before {new / old:.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per command for the tree check (default 5)")
     parser.add_argument("--keep", metavar="DIR", help="build the corpus in DIR and keep it")
+    parser.add_argument("--before", metavar="TREE", help="also run an earlier Guardian from TREE; print after/before")
     args = parser.parse_args()
 
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="guardian-bench-"))
@@ -148,6 +177,8 @@ def main() -> int:
             "python -c pass",
         )
     finally:
+        if args.before:
+            before_and_after(Path(args.before), corpus, names, args.runs)
         git("reset", "-q", "--hard", cwd=corpus)
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)

