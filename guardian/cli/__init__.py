@@ -4,7 +4,7 @@ Exit codes: 0 clean, 1 violations, 2 usage or configuration error, 3 an
 internal error (a bug: set ``GUARDIAN_DEBUG=1`` for the traceback).
 
 One module per command group: ``check`` (check, baseline, fix), ``setup``
-(init, rules, explain, install), ``history`` (history, audit); ``options``
+(init, rules, explain, install), ``history`` (history, audit), ``inventory``; ``options``
 holds the options every parser is built from. Start-up matters because
 hooks run on every commit: ``--version`` answers before anything is
 imported, a hook's ``check`` line skips argparse, and each command imports
@@ -25,7 +25,19 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("check", "fix", "baseline", "init", "rules", "explain", "install", "uninstall", "history", "audit")
+COMMANDS = (
+    "check",
+    "fix",
+    "baseline",
+    "init",
+    "rules",
+    "explain",
+    "install",
+    "uninstall",
+    "history",
+    "audit",
+    "inventory",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,4 +175,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from guardian.cli import history
 
         history.register(sub, only)
+    if only in (None, "inventory"):
+        from guardian.cli import inventory
+
+        inventory.register(sub, only)
     return parser

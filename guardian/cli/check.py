@@ -47,6 +47,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], only: str
         fix = sub.add_parser("fix", help="apply the fixes rules know (gitignore patterns, import rewrites)")
         fix.add_argument("paths", nargs="*", metavar="PATH", help="files to fix (default: every tracked file)")
         options.add_to(fix, options.POLICY)
+        fix.add_argument(
+            "--write-shim",
+            metavar="DIR",
+            help="also write DIR/__init__.py: the old package DIR as a shim that imports the new modules",
+        )
         fix.set_defaults(func=cmd_fix)
 
     if only in (None, "baseline"):
@@ -186,6 +191,11 @@ def _run(args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
             before.append(found)
         return found
 
+    if not (args.paths or args.staged or args.rev_range or args.pre_push) and snapshots[0].root:
+        # A whole checkout: imports of a destination it lacks are reported as such.
+        from guardian.scans.inventory import attach_destinations
+
+        attach_destinations(policy, snapshots[0].root, (entry.path for entry in snapshots[0].tree()))
     merged: Result | None = None
     for snapshot in snapshots:
         try:
@@ -282,6 +292,20 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def _write_shim(directory: str, policy: Policy) -> None:
+    from guardian.output import printable
+    from guardian.scans.inventory import banned_table
+    from guardian.scans.shim import write_shim
+
+    written, shadowed = write_shim(directory, banned_table(policy), policy.source)
+    sys.stdout.write(f"wrote {printable(written)}: the old package as a compatibility shim\n")
+    if shadowed:
+        sys.stdout.write(
+            f"note: {len(shadowed)} other Python files under {printable(directory)} are never imported through the "
+            f"shim (first: {printable(shadowed[0])}); remove them once their modules are migrated\n"
+        )
+
+
 def cmd_fix(args: argparse.Namespace) -> int:
     from guardian import engine
     from guardian.fixer import replace_if_unchanged
@@ -297,6 +321,12 @@ def cmd_fix(args: argparse.Namespace) -> int:
         _require_paths(args.paths)
     snapshot = WorktreeSnapshot(root, args.paths or None, remember=True)
     snapshot.max_read = policy.max_content_size
+    from guardian.scans.inventory import attach_destinations
+
+    # Never an import of a module the checkout lacks, whichever files are named.
+    attach_destinations(policy, root, (entry.path for entry in snapshot.tree()))
+    if args.write_shim:
+        _write_shim(args.write_shim, policy)
     #: path -> (the bytes the fix was computed from, None for a new file; new bytes; rules)
     edits: dict[str, tuple[bytes | None, bytes, list[str]]] = {}
     plan = Plan(policy)

@@ -19,9 +19,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ast
     import re
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Protocol
 
     from guardian.model import FileEntry, Finding
+
+    class Destinations(Protocol):
+        """What the checkout being fixed holds of the modules imports would be rewritten to."""
+
+        def missing(self, module: str, names: Sequence[str] = ()) -> str | None:
+            """The first of ``module`` and ``module.NAME`` (for each imported name) that
+            does not exist; None when all do, or when the checkout does not hold
+            ``module``'s top-level package (nothing is known then)."""
+
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
 #: Guardian's own configuration names the banned modules on purpose.
@@ -46,6 +56,17 @@ def _is_dotted_name(value: str) -> bool:
     return all(part.isidentifier() and not keyword.iskeyword(part) for part in value.split("."))
 
 
+#: A ``banned`` value that starts so is a skip decision: the module is deliberately not migrated.
+SKIP_PREFIX = "skip:"
+
+
+def skip_reason(value: str) -> str | None:
+    """The reason of a ``"skip: REASON"`` value; None for a replacement module or a message."""
+    if not value.startswith(SKIP_PREFIX):
+        return None
+    return value[len(SKIP_PREFIX) :].strip()
+
+
 def parse_banned(value: object) -> dict[str, str]:
     """The ``banned`` option: banned module -> replacement module or message."""
     if not isinstance(value, dict):
@@ -58,6 +79,11 @@ def parse_banned(value: object) -> dict[str, str]:
             raise ValueError(f"banned module {key!r} is not a dotted Python module name such as `package.module`")
         if not isinstance(target, str) or not target.strip():
             raise ValueError(f"banned module `{key}` needs a replacement module or a message (a non-empty string)")
+        if skip_reason(target) == "":
+            raise ValueError(
+                f'banned module `{key}`: "{SKIP_PREFIX}" needs the reason after it, '
+                'e.g. "skip: research agents, not migrated"'
+            )
         banned[key] = target
     policy = _Policy(banned)
     for key, target in banned.items():
@@ -74,12 +100,14 @@ def parse_banned(value: object) -> dict[str, str]:
 class _Policy:
     """The parsed ``banned`` table and the questions asked of it."""
 
-    __slots__ = ("_config_re", "depth", "entries", "replacements", "top_bytes", "tops")
+    __slots__ = ("_config_re", "depth", "entries", "replacements", "skipped", "top_bytes", "tops")
 
     def __init__(self, banned: Mapping[str, str]) -> None:
         self.entries = dict(banned)
         #: Entries whose value is a module (the others carry a message).
         self.replacements = {key: value for key, value in banned.items() if _is_dotted_name(value)}
+        #: Entries deliberately not migrated (``"skip: REASON"``) -> their reason.
+        self.skipped = {key: reason for key, value in banned.items() if (reason := skip_reason(value))}
         self.tops = frozenset(key.split(".", 1)[0] for key in banned)
         self.top_bytes = tuple(top.encode("utf-8") for top in self.tops)
         #: Components in the longest entry: no entry is a longer prefix of a name.
@@ -120,7 +148,22 @@ class _Policy:
         assert key is not None
         if key in self.replacements:
             return f"use `{self.replacements[key]}{name[len(key) :]}`"
+        if key in self.skipped:
+            return f"`{key}` is not migrated: {self.skipped[key]}"
         return self.entries[key]
+
+    def decision(self, name: str) -> tuple[str | None, str | None, str | None]:
+        """(the entry deciding ``name``, its destination module, the reason it is not migrated).
+
+        A destination for a replacement entry; a reason for a skip (or, from a
+        message entry, the message); (None, None, None) when no entry maps ``name``.
+        """
+        key = self.match(name)
+        if key is None:
+            return None, None, None
+        if key in self.replacements:
+            return key, self.replacements[key] + name[len(key) :], None
+        return key, None, self.skipped.get(key, self.entries[key])
 
     def keeps_layout(self, name: str) -> bool:
         """Whether every banned module under ``name`` maps to the same place under its replacement.
@@ -494,19 +537,49 @@ def _string_reference(value: str) -> tuple[int, str] | None:
     return found.start(1), found.group(1)
 
 
+#: Per node class, the fields that may hold nodes (``ctx`` only ever holds Load, Store or Del).
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _walk(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` in ``ast.walk``'s order (breadth first), but
+    for the expression contexts, at about twice its speed: the walk is most
+    of this rule's time on a large module."""
+    import ast
+
+    node_type, fields_of = ast.AST, _NODE_FIELDS
+    nodes = [tree]
+    append = nodes.append
+    for node in nodes:  # grows as it goes: each node's children join the end
+        cls = node.__class__
+        fields = fields_of.get(cls)
+        if fields is None:
+            fields = fields_of[cls] = tuple(name for name in cls._fields if name != "ctx")
+        for name in fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        append(item)
+            elif isinstance(value, node_type):
+                append(value)
+    return nodes
+
+
 class _PythonAnalysis:
     """Finds the banned imports of one parsed file, with the edit that fixes each where one is safe."""
 
-    def __init__(self, policy: _Policy, source: _Source) -> None:
+    def __init__(self, policy: _Policy, source: _Source, destinations: Destinations | None = None) -> None:
         self.policy = policy
         self.source = source
         self.package = _package_of(source.path)
         self.hits: list[_Hit] = []
+        self.destinations = destinations
 
     def run(self) -> list[_Hit]:
         import ast
 
-        nodes = list(ast.walk(self.source.tree))
+        nodes = _walk(self.source.tree)
         importers = {"importlib"}
         import_module_names: set[tuple[str, ...]] = set()
         # Names bound by `import old.sub` (unfixable): `import old` must then stay, or the
@@ -553,6 +626,19 @@ class _PythonAnalysis:
             edit = None
         self.hits.append(_Hit(lineno, column + 1, message, edit))
 
+    def _unbuilt(
+        self, message: str, edit: tuple[int, int, int, str] | None, new: str | None, names: Sequence[str] = ()
+    ) -> tuple[str, tuple[int, int, int, str] | None]:
+        """The message and edit of an import of ``new`` (and ``names`` from it): when the
+        checkout holds the new package but not that module or name, no edit, and the
+        message says what is missing, so that a fix never writes a broken import."""
+        if new is None or self.destinations is None:
+            return message, edit
+        missing = self.destinations.missing(new, names)
+        if missing is None:
+            return message, edit
+        return f"{message} (`{missing}` does not exist yet)", None
+
     def _name_span(self, lineno: int, start: int, name: str) -> int | None:
         """End of ``name`` as written from ``start`` on that line, or None if it is not plainly there."""
         line = self.source.line(lineno)
@@ -581,7 +667,8 @@ class _PythonAnalysis:
                     edit = (alias.lineno - 1, start, end, f"{new} as {name}")
                 # `import old.sub` binds `old` and reaches `old.sub` by attribute: no
                 # rewrite keeps both, so it is left to a person.
-            self._add(alias.lineno, start, _import_message(policy, name), edit)
+            message, edit = self._unbuilt(_import_message(policy, name), edit, new)
+            self._add(alias.lineno, start, message, edit)
 
     def _from_spec(self, node: ast.ImportFrom) -> tuple[int, int | None]:
         """Start and end (None if not plainly written) of the module part of ``from X import``."""
@@ -637,7 +724,9 @@ class _PythonAnalysis:
                 )
                 if consistent:
                     edit = (node.lineno - 1, start, end, new)
-            self._add(node.lineno, start, _import_message(policy, base, written), edit)
+            imported = [name for name in names if name != "*"] if edit is not None else []
+            message, edit = self._unbuilt(_import_message(policy, base, written), edit, new, imported)
+            self._add(node.lineno, start, message, edit)
         if not policy.has_inside(base):
             return  # no imported name can be banned when its module is not
         for alias in node.names:
@@ -692,7 +781,8 @@ class _PythonAnalysis:
             span = self.source.literal_inner(arg, value)
             # import_module returns the module itself, so any replacement keeps the code working.
             edit = (span[0], span[1], span[2], new) if new is not None and span is not None else None
-            self._add(arg.lineno, column, _import_message(policy, value), edit)
+            message, edit = self._unbuilt(_import_message(policy, value), edit, new)
+            self._add(arg.lineno, column, message, edit)
             return [id(arg)]
         package_arg = _call_arg(call, 1, "package")
         package_value = _constant_str(package_arg)
@@ -729,7 +819,8 @@ class _PythonAnalysis:
             wanted = f"{new_package}.{rest}" if rest else new_package
             if new_package is not None and span is not None and policy.replacement(full) == wanted:
                 edit = (span[0], span[1], span[2], new_package)
-        self._add(arg.lineno, column, _import_message(policy, full, value), edit)
+        message, edit = self._unbuilt(_import_message(policy, full, value), edit, policy.replacement(full))
+        self._add(arg.lineno, column, message, edit)
         return [id(arg)] + ([id(package_arg)] if package_value is not None else [])
 
     def _dunder_import_call(self, call: ast.Call) -> list[int]:
@@ -761,7 +852,8 @@ class _PythonAnalysis:
             safe = isinstance(fromlist, (ast.List, ast.Tuple))
         edit = (span[0], span[1], span[2], new) if safe and new is not None and span is not None else None
         column = self.source.char_col(arg.lineno, arg.col_offset)
-        self._add(arg.lineno, column, _import_message(policy, value), edit)
+        message, edit = self._unbuilt(_import_message(policy, value), edit, new)
+        self._add(arg.lineno, column, message, edit)
         return [id(arg)]
 
     # -- other strings ------------------------------------------------------------------
@@ -1000,6 +1092,14 @@ what the code's names refer to, and touches nothing else in the file:
   too when only the top-level name changes (it returns the top-level package);
 - `import_module(".sub", "old")` gets the new package.
 
+When the checkout being fixed holds the new package (its top-level `__init__.py`), an
+import is rewritten only if its destination module, and each name imported from it (a
+submodule, or a name the module defines), exists there; otherwise the line stays, and the
+finding says what is missing: ``... use `atomizer.study` (`atomizer.study` does not exist
+yet)``. `guardian check` of the working tree or of `--all-files` says so too, so CI shows
+what the migration still lacks. A new package that is not in the checkout (another
+repository, an installed dependency) is taken as it is.
+
 It leaves to you, and reports as not fixable: `import old.sub` without `as` (it binds
 `old` and reaches `old.sub` by attribute, which no single rewrite keeps), `from pkg
 import old` (the bound name would change), banned modules with a message instead of
@@ -1016,6 +1116,24 @@ files, files that do not parse, and lines marked `guardian: ignore[forbidden-imp
   entry wins: with `old = "new"` and `"old.solvers" = "new.solve"`, `old.solvers.fem`
   becomes `new.solve.fem`. A replacement may not itself be banned. The shipped policy
   bans `optimization_engine` in favour of `atomizer`.
+
+  A value `"skip: REASON"` records that a module is deliberately not migrated:
+
+  ```toml
+  [rules.forbidden-import.banned]
+  optimization_engine = "atomizer"
+  "optimization_engine.study" = "atomizer.study"
+  "optimization_engine.future" = "skip: research agents, not migrated"
+  ```
+
+  Imports of it are reported as ``... `optimization_engine.future` is not migrated:
+  research agents, not migrated`` and never rewritten; `guardian inventory` lists its
+  modules as skipped with that reason, and the shim `guardian fix --write-shim` writes
+  raises an `ImportError` giving it. A message entry is a skip too, its message the
+  reason. An entry's decision covers every module inside it unless a longer entry decides
+  otherwise; `guardian inventory --strict` counts a module that only the package's
+  catch-all maps (`optimization_engine = "atomizer"` for `optimization_engine.utils.io`)
+  as undecided, asking for an entry for the module or for a subpackage holding it.
 """
     scope = "file"
     needs_content = True
@@ -1031,6 +1149,9 @@ files, files that do not parse, and lines marked `guardian: ignore[forbidden-imp
     )
 
     _compiled: _Policy | None = None
+    #: Set by a command that knows the checkout (``fix``, ``check`` of a whole tree): imports
+    #: of a destination it lacks are not rewritten, and their findings say so.
+    destinations: Destinations | None = None
 
     @property
     def _policy(self) -> _Policy:
@@ -1040,6 +1161,10 @@ files, files that do not parse, and lines marked `guardian: ignore[forbidden-imp
         if self._compiled is None:
             self._compiled = _Policy(parse_banned(self.settings["banned"]))
         return self._compiled
+
+    def banned_table(self) -> _Policy:
+        """The parsed ``banned`` table: what ``guardian inventory`` and the shim are built from."""
+        return self._policy
 
     def applies(self, path: str) -> bool:
         return _kind(path) is not None
@@ -1065,7 +1190,7 @@ files, files that do not parse, and lines marked `guardian: ignore[forbidden-imp
         if kind == _PYTHON and _parses_in_linear_time(data):
             try:
                 source = _Source(data, path)
-                hits = _PythonAnalysis(self._policy, source).run()
+                hits = _PythonAnalysis(self._policy, source, self.destinations).run()
                 self._keep_suppressed_lines(path, source, hits)
                 return source, sorted(hits, key=lambda hit: (hit.line, hit.column))
             except (SyntaxError, ValueError, UnicodeError, LookupError, RecursionError, MemoryError, OverflowError):
