@@ -555,8 +555,6 @@ def _stream_blobs(
         progress=progress if progress is not None and progress.enabled else None,
         total_commits=total,
         oldest_first=judging is not None,
-        # With workers for the rules, git inflates blobs on two cores too.
-        readers=2 if pool is not None else 1,
     )
     scan.run()
     if judging is not None:

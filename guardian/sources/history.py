@@ -18,10 +18,10 @@ commit that stored it. Memory stays flat however long the history is:
    lookup: no git process is asked about each version, and no blob content
    is read for sizes.
 3. Pairs whose path the judge has rules for (a *profile*) go straight from
-   the log, each unique blob once (``OidSet``), to ``git cat-file --batch``,
-   oldest first: to one process, or in turn to several (inflating blobs is
-   then git's work on as many cores), whose answers are read in the same
-   turn. A blob seen again under another path or
+   the log, each unique blob once (``OidSet``), to one ``git cat-file
+   --batch`` process, oldest first. (Two processes taking blobs in turn were
+   measured: each keeps its own cache of delta bases, so together they
+   inflated more and the scan was slower.) A blob seen again under another path or
    commit is told to the judge (``seen_again``) in its place in the log's
    order, after the blob itself: the judge hears every event in the order
    the log gave it, so what it decides does not depend on how far the log
@@ -252,11 +252,8 @@ class HistoryPass:
         progress: Progress | None,
         total_commits: list[int],
         oldest_first: bool = False,
-        readers: int = 1,
     ) -> None:
         self.root = root
-        #: ``cat-file --batch`` processes that blobs are read from, in turn.
-        self.readers = readers
         self.args = args
         self.limit = limit
         self.judge = judge
@@ -290,7 +287,7 @@ class HistoryPass:
         self._listed = threading.Event()
 
     # -- the log's reader: records -> requests ------------------------------------------
-    def _feed(self, log_out: IO[bytes], content_ins: list[IO[bytes]]) -> None:
+    def _feed(self, log_out: IO[bytes], content_in: IO[bytes] | None) -> None:
         """Turn log records into sizes (when a limit is set: each version
         looked up in the object listing) and into requests, ``<blob>
         <profile> <commit> <previous blob> <path>``, straight to ``cat-file
@@ -299,15 +296,13 @@ class HistoryPass:
         objects_listed: _Objects | None = None
         backlog: list[tuple[bytes, bytes, bytes]] = []
         progress = self.progress
-        profile = self.judge.profile if content_ins and self.judge is not None else None
+        profile = self.judge.profile if content_in is not None and self.judge is not None else None
         absent = objects.missing_objects(self.root)
         queue = self._queue
         counter = self.commits
         read = getattr(log_out, "read1", log_out.read)
         reader = records.RawRecords()
-        wanted: list[list[bytes]] = [[] for _ in content_ins]
-        turns = len(content_ins)
-        sent = 0
+        wanted: list[bytes] = []
         seen = OidSet()
         key_of, add = OidSet.key, seen.add
         deleted, gitlink = b"000000", b"160000"
@@ -350,8 +345,7 @@ class HistoryPass:
                         queue.append((_OVERSIZED, oid, pid_field, field, oversized[oid]))
                         continue
                     queue.append(None)
-                    wanted[sent % turns].append(request)
-                    sent += 1
+                    wanted.append(request)
                 counter[0] = reader.commits
                 if sizes and objects_listed is None and (self._listed.is_set() or len(backlog) > _MAX_BACKLOG):
                     objects_listed = self._wait_for_objects()
@@ -362,15 +356,14 @@ class HistoryPass:
                     progress.update(counter[0], self.total_commits[0] or None)
                 # Each chunk's requests go at once: git never waits on
                 # requests held in our buffers.
-                for content_in, requests in zip(content_ins, wanted, strict=True):
-                    if requests:
-                        content_in.write(b"".join(requests))
-                        content_in.flush()
-                        requests.clear()
+                if wanted and content_in is not None:
+                    content_in.write(b"".join(wanted))
+                    content_in.flush()
+                    wanted.clear()
         finally:
-            for pipe in content_ins:
+            if content_in is not None:
                 with contextlib.suppress(OSError):
-                    pipe.close()
+                    content_in.close()
         if sizes and objects_listed is None:
             objects_listed = self._wait_for_objects()
             versions += sum(self._sized(objects_listed, *item) for item in backlog)
@@ -475,7 +468,8 @@ class HistoryPass:
         self._missing(oid)
 
     # -- the content reader: blob bytes -> the judge ---------------------------------------
-    def _read_content(self, content_outs: list[IO[bytes]]) -> None:
+    def _read_content(self, content_out: IO[bytes]) -> None:
+        readline, read = content_out.readline, content_out.read
         judge = self.judge
         assert judge is not None
         max_content = self.max_content
@@ -483,13 +477,7 @@ class HistoryPass:
         progress = self.progress if count_missing else None
         queue = self._queue
         binary_readers: dict[bytes, bool] = {}
-        turns = len(content_outs)
-        turn = 0
         while True:
-            # The blobs were asked of the processes in turn: their answers come in the same turn.
-            content_out = content_outs[turn % turns]
-            turn += 1
-            readline, read = content_out.readline, content_out.read
             header = readline()
             if not header or not queue or queue[0] is not None:
                 self._take_turn()
@@ -566,7 +554,7 @@ class HistoryPass:
     def run(self) -> None:
         log_err = _stderr_file()
         log = process.popen(self.args, self.root, stderr=log_err)
-        contents: list[subprocess.Popen[bytes]] = []
+        content: subprocess.Popen[bytes] | None = None
         procs = [log]
         threads: list[threading.Thread] = []
         failure = _Failure()
@@ -574,22 +562,21 @@ class HistoryPass:
         try:
             if self.judge is not None:
                 content_fmt = "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)"
-                for _ in range(self.readers):
-                    content = process.popen(["cat-file", content_fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
-                    procs.append(content)
-                    contents.append(content)
+                content = process.popen(["cat-file", content_fmt, "--buffer"], self.root, stdin=subprocess.PIPE)
+                procs.append(content)
             lister = threading.Thread(target=failure.guard(self._list_objects), daemon=True)
             lister.start()
             threads.append(lister)
             log_out = log.stdout
-            content_ins = [content.stdin for content in contents if content.stdin is not None]
+            content_in = content.stdin if content is not None else None
             assert log_out is not None
-            feeder = threading.Thread(target=failure.guard(lambda: self._feed(log_out, content_ins)), daemon=True)
+            feeder = threading.Thread(target=failure.guard(lambda: self._feed(log_out, content_in)), daemon=True)
             feeder.start()
             threads.append(feeder)
             # The main thread reads blob contents, if any are wanted.
-            if contents:
-                self._read_content([content.stdout for content in contents if content.stdout is not None])
+            if content is not None:
+                assert content.stdout is not None
+                self._read_content(content.stdout)
             for thread in threads:
                 thread.join()
             ok = failure.exc is None
