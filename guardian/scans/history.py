@@ -16,6 +16,7 @@ Suppressions and the baseline come from ``guardian.accept``, as everywhere.
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 
 from guardian import engine
@@ -521,44 +522,28 @@ def _scan_blobs(
     # The workers are forked first, before any thread of the scan starts.
     rules = plan.content_rules
     pool = Pool(lambda task: run_rules(rules, task), jobs) if rules and jobs > 1 else None  # type: ignore[arg-type]
-    try:
-        _stream_blobs(root, plan, result, revs=revs, all_refs=all_refs, since=since, progress=progress, pool=pool)
-    finally:
-        if pool is not None:
-            pool.close()
-
-
-def _stream_blobs(
-    root: str,
-    plan: Plan,
-    result: HistoryResult,
-    *,
-    revs: Sequence[str],
-    all_refs: bool,
-    since: str | None,
-    progress: Progress | None,
-    pool: Pool | None,
-) -> None:
-    total = [0]
-    if progress is not None and progress.enabled:
-        counter = threading.Thread(target=count_commits, args=(root, revs, all_refs, since, total), daemon=True)
-        counter.start()
-        progress.stage("history", "commits")
-    judging = _Judging(plan, pool) if plan.content_rules else None
-    size_rule = plan.policy.rule(SIZE_RULE)
-    scan = HistoryPass(
-        root,
-        log_args(revs, all_refs=all_refs, since=since, oldest_first=judging is not None),
-        limit=result.limit,
-        judge=judging,
-        max_content=result.max_content_size,
-        progress=progress if progress is not None and progress.enabled else None,
-        total_commits=total,
-        oldest_first=judging is not None,
-    )
-    scan.run()
+    with pool if pool is not None else contextlib.nullcontext():
+        total = [0]
+        if progress is not None and progress.enabled:
+            counter = threading.Thread(target=count_commits, args=(root, revs, all_refs, since, total), daemon=True)
+            counter.start()
+            progress.stage("history", "commits")
+        judging = _Judging(plan, pool) if plan.content_rules else None
+        size_rule = plan.policy.rule(SIZE_RULE)
+        scan = HistoryPass(
+            root,
+            log_args(revs, all_refs=all_refs, since=since, oldest_first=judging is not None),
+            limit=result.limit,
+            judge=judging,
+            max_content=result.max_content_size,
+            progress=progress if progress is not None and progress.enabled else None,
+            total_commits=total,
+            oldest_first=judging is not None,
+        )
+        scan.run()
+        if judging is not None:
+            judging.finish()  # every verdict is back: the workers may go
     if judging is not None:
-        judging.finish()
         judging.judge_again(root)
         judging.complete_partial(root)
         result.suppressed += judging.suppressed
