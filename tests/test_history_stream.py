@@ -157,3 +157,17 @@ def test_the_report_is_the_same_for_any_number_of_workers(tmp_path: Path) -> Non
     rules = {f["rule"] for f in report["findings"]}
     assert {"forbidden-import", "windows-path", "max-file-size"} <= rules
     assert any(len(f["paths"]) > 1 for f in report["findings"])  # blobs met again, under other paths
+
+
+def test_large_blobs_are_judged_when_text_and_left_unread_only_when_binary(clean_repo: Repo) -> None:
+    """Blobs over 256 KiB may be told binary by their head, read without git:
+    a large text file's finding past that head is still found."""
+    repo = clean_repo
+    filler = "".join(f"VALUE_{i} = {i}\n" for i in range(30_000))  # about 400 KiB of text
+    repo.write("src/generated.py", filler + IMPORT)
+    repo.write("src/blob.py", b"\0" + bytes(range(256)) * 1200 + IMPORT.encode())  # binary: NUL in its head
+    repo.commit("large files")
+    repo.git("gc", "-q")  # packed whole: their heads are read from the pack
+    for jobs in ("1", "2"):
+        report = scan(repo, "--select", "forbidden-import", "--jobs", jobs, "--max-content-size", "10MiB")
+        assert [(f["path"], f["line"]) for f in findings(report, "forbidden-import")] == [("src/generated.py", 30_001)]

@@ -45,6 +45,7 @@ import threading
 
 from guardian.errors import GitError
 from guardian.git import objects, process, records
+from guardian.git.packs import BlobHeads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -231,6 +232,8 @@ class _Objects:
         return hash(oid) in self.blobs
 
 
+#: Blobs larger than this are worth a look at their head before git is asked for them whole.
+_PEEK_OVER = 256 * 1024
 #: What the object listing says of each object.
 _LISTING = "%(objectsize) %(objecttype) %(objectname)"
 #: Versions the log may run ahead of the object listing before it waits for it.
@@ -273,6 +276,13 @@ class HistoryPass:
         self.read = 0
         #: Blobs over max-content-size, once listed.
         self.oversized: dict[bytes, int] | None = None
+        #: Blobs over ``_PEEK_OVER``, once listed: their head is read first,
+        #: without git, where no rule of their profile reads binary.
+        self.big: dict[bytes, int] | None = None
+        self._heads: BlobHeads | None = None
+        self._reads_binary: dict[bytes, bool] = {}
+        #: Blobs found binary by their head and never read whole.
+        self.peeked = 0
         #: What the content reader hears, in the log's order: None for a blob
         #: sent to ``cat-file --batch`` (its answer comes from there),
         #: (``_OVERSIZED``, blob, profile, path field, size) for one over
@@ -344,6 +354,9 @@ class HistoryPass:
                         # Never asked for; the reader reports it in its turn.
                         queue.append((_OVERSIZED, oid, pid_field, field, oversized[oid]))
                         continue
+                    big = self.big
+                    if big is not None and oid in big and self._binary_unread(oid, pid_field):
+                        continue  # binary, and no rule of its profile reads binary: never asked for
                     queue.append(None)
                     wanted.append(request)
                 counter[0] = reader.commits
@@ -368,6 +381,24 @@ class HistoryPass:
             objects_listed = self._wait_for_objects()
             versions += sum(self._sized(objects_listed, *item) for item in backlog)
         self.versions = versions
+
+    def _binary_unread(self, oid: bytes, pid_field: bytes) -> bool:
+        """Whether a large blob is binary, by its head read without git, and
+        no rule of its profile reads binary blobs (the feeder's thread)."""
+        assert self.judge is not None
+        reads_binary = self._reads_binary.get(pid_field)
+        if reads_binary is None:
+            reads_binary = self._reads_binary[pid_field] = self.judge.reads_binary(pid_field)
+        if reads_binary:
+            return False
+        if self._heads is None:
+            where = process.run(["rev-parse", "--git-path", "objects"], self.root).stdout.strip()
+            self._heads = BlobHeads(os.path.join(self.root, process.decode_path(where)), len(oid) // 2)
+        head = self._heads.head(oid, BINARY_PROBE)
+        if head is None or b"\0" not in head:
+            return False  # not readable here (a delta), or text: read it through git
+        self.peeked += 1
+        return True
 
     def _wait_for_objects(self) -> _Objects:
         self._listed.wait()
@@ -409,9 +440,11 @@ class HistoryPass:
         limit = self.limit
         bound = self.max_content if self.judge is not None else None
         # A size with fewer digits than a bound is under it.
-        digits = min(len(str(b)) for b in (limit, bound) if b is not None)
+        peek = _PEEK_OVER if bound is not None else None
+        digits = min(len(str(b)) for b in (limit, bound, peek) if b is not None)
         listed = _Objects()
         large, oversized = listed.large, listed.oversized
+        big: dict[bytes, int] = {}
         blob = listed.blobs.add
         proc = process.popen(
             [
@@ -442,6 +475,8 @@ class HistoryPass:
                     large[oid] = size
                 if bound is not None and size > bound:
                     oversized[oid] = size
+                elif bound is not None and size > _PEEK_OVER:
+                    big[oid] = size
             proc.stdout.close()
             if proc.wait() != 0:
                 raise GitError(
@@ -449,6 +484,7 @@ class HistoryPass:
                 )
             if bound is not None:
                 self.oversized = oversized
+                self.big = big
             self._objects = listed
         finally:
             self._listed.set()
@@ -586,6 +622,8 @@ class HistoryPass:
                     proc.kill()
             for proc in procs:
                 proc.wait()
+            if self._heads is not None:
+                self._heads.close()
         if failure.exc is not None:
             raise failure.exc
         if self.limit is None:
