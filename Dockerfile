@@ -35,7 +35,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 
-# One process: the workers run inside it and share its SQLite queue, so do not
-# run several; guardian_app.serve starts uvicorn with Guardian's limits (h11 with a
-# bound on request heads, a connection limit, keep-alive and shutdown timeouts).
+# One process: the workers run inside it. With the default SQLite queue run one
+# container; with GUARDIAN_DATABASE_URL (PostgreSQL) run as many as you like
+# (docker-compose.yml runs two). guardian_app.serve starts uvicorn with Guardian's
+# limits (h11 with a bound on request heads, a connection limit, keep-alive and
+# shutdown timeouts).
 CMD ["python", "-m", "guardian_app.serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -15,6 +15,7 @@ import time
 
 from guardian_app import logs, report
 from guardian_app.github import GitHubError
+from guardian_app.groups import MergeGroup
 from guardian_app.names import github_id
 
 TYPE_CHECKING = False
@@ -52,7 +53,7 @@ class Checks:
         self.store = store
         self.settings = settings
 
-    async def open(self, job: Job, pr: PullRequest, run: CheckRun) -> tuple[int, str]:
+    async def open(self, job: Job, pr: PullRequest | MergeGroup, run: CheckRun) -> tuple[int, str]:
         """(id, html_url) of this job's check run, ``in_progress``.
 
         Creating one is no idempotent request: when GitHub may have done it
@@ -73,8 +74,8 @@ class Checks:
             "started_at": now_iso(),
             "external_id": run.external_id,
             "output": {
-                "title": "Checking the pull request",
-                "summary": f"Guardian is checking the changed files of #{pr.number}.",
+                "title": "Checking the merge group" if isinstance(pr, MergeGroup) else "Checking the pull request",
+                "summary": report.checking_summary(pr),
             },
         }
         run.creating = True

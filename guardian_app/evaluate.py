@@ -1,18 +1,24 @@
-"""One evaluation: the base branch's policy over the pull request's head.
+"""One evaluation: the base branch's policy over a pull request's head, or a merge group's.
 
 REST requests besides blob fetches (``read`` in the call counter):
 
 1. the pull request (``GET /pulls/{n}``, ``guardian_app.pulls``; a fork's check
    suite first lists open pull requests to find it; when the store has seen
    another pull request with this head, ``GET /commits/{sha}/pulls`` says
-   which share it now, see ``guardian_app.shared_head``),
-2. the base commit's root tree, where ``guardian.config.policy_file`` (the
-   one policy lookup every surface drives) looks for ``.guardian.toml``,
-   then ``pyproject.toml``; each file is a blob fetch, and the parsed policy
-   is cached by blob id,
+   which share it now, see ``guardian_app.shared_head``); a merge group has
+   none of these,
+2. the base commit's recursive tree: its root holds what
+   ``guardian.config.policy_file`` (the one policy lookup every surface
+   drives) looks for, ``.guardian.toml``, then ``pyproject.toml``, each a
+   blob fetch, the parsed policy cached by blob id; the policy's
+   ``baseline`` file is looked up in it (a blob fetch, bounded like every
+   blob, parsed once per blob id); and the repository rules compare the
+   head with it, so what stood before the change does not block it,
 3. the head's recursive tree (sizes of every blob; more requests only when
-   GitHub truncates it),
-4. the changed files, 100 per page: ``ceil(changed / 100)`` requests.
+   GitHub truncates either tree),
+4. the changed files: a pull request's, 100 per page, ``ceil(changed /
+   100)`` requests; a merge group's, one compare request (GitHub lists at
+   most 300 files there; past that the two trees are compared instead).
 
 That is 3 + ceil(changed / 100), within the 4 + ceil(changed / 100) target.
 Requests 2 to 4 run concurrently.
@@ -29,14 +35,17 @@ import dataclasses
 import math
 
 from guardian.config import CONFIG_FILES, Policy, build_policy, load_policy_bytes, policy_file
-from guardian.errors import ConfigError
+from guardian.errors import ConfigError, GuardianError
+from guardian_app import groups
 from guardian_app.pool import PolicySource, Task
-from guardian_app.snapshot import MAX_PR_FILES, BlobFetcher, TreeWalk, changed_entries, tree_entries
+from guardian_app.snapshot import MAX_PR_FILES, BlobFetcher, TreeWalk, changed_entries, tree_changes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from guardian.accept import Baseline
     from guardian.model import FileEntry, Result
     from guardian_app.github import CallCounter, GitHubClient
+    from guardian_app.groups import MergeGroup
     from guardian_app.pool import EvaluationPool
     from guardian_app.pulls import PullRequest
     from guardian_app.settings import Settings
@@ -49,7 +58,8 @@ MAX_GITIGNORE_FILES = 500
 class Evaluation:
     """What the reports need to know about one evaluation."""
 
-    pr: PullRequest
+    #: What was evaluated: a pull request, or a merge group (``guardian_app.groups``).
+    pr: PullRequest | MergeGroup
     result: Result | None = None
     #: The base branch's policy could not be used: why (one line).
     config_error: str = ""
@@ -57,6 +67,8 @@ class Evaluation:
     #: Config files this pull request changes (the base's are used regardless).
     config_changed: list[str] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: The base branch's baseline file that was applied (its path), if any.
+    baseline: str = ""
     changed_files: int = 0
     reads: int = 0
     blobs: int = 0
@@ -98,8 +110,10 @@ class Evaluator:
         self.policies = PolicyCache()
         #: pyproject.toml blobs without a [tool.guardian] table (LRU, as the policies).
         self._not_config: collections.OrderedDict[str, None] = collections.OrderedDict()
+        #: Parsed baselines (or why one cannot be used) by blob id (LRU).
+        self._baselines: collections.OrderedDict[str, Baseline | GuardianError] = collections.OrderedDict()
 
-    async def _policy(self, base_root: object, fetcher: BlobFetcher) -> tuple[Policy, PolicySource]:
+    async def _policy(self, root_files: dict[str, FileEntry], fetcher: BlobFetcher) -> tuple[Policy, PolicySource]:
         """The base branch's policy, as ``guardian.config.policy_file`` finds
         it in the base's root tree (``.guardian.toml``, else ``[tool.guardian]``
         of ``pyproject.toml``, else the shipped default); with the bytes it
@@ -109,8 +123,6 @@ class Evaluator:
         steps, unless its blob id answers already: a parsed policy (or why
         it cannot be used) is cached by blob id, and so is a
         ``pyproject.toml`` the lookup passed over."""
-        items = base_root.get("tree") if isinstance(base_root, dict) else None
-        root_files = {e.path: e for e in tree_entries(items if isinstance(items, list) else [])[0]}
         lookup = policy_file()
         #: The file whose bytes the lookup was sent last (passed over, if it asks on).
         sent = ""
@@ -183,8 +195,12 @@ class Evaluator:
         policy.max_content_size = min(policy.max_content_size, self.settings.max_blob_bytes)
         return policy
 
-    async def evaluate(self, repo: str, installation: int, pr: PullRequest, calls: CallCounter) -> Evaluation:
-        """Fetch what the engine needs, then run it in the pool. Raises
+    async def evaluate(
+        self, repo: str, installation: int, pr: PullRequest | MergeGroup, calls: CallCounter
+    ) -> Evaluation:
+        """Fetch what the engine needs, then run it in the pool. ``pr`` is a
+        pull request or a merge group (``guardian_app.groups``): a group's
+        changed files are what it adds to its base. Raises
         ``guardian_app.pool.EvaluationTimeout`` when the engine ran past its deadline."""
         evaluation = Evaluation(pr=pr)
         fetcher = BlobFetcher(
@@ -195,20 +211,35 @@ class Evaluator:
             max_bytes=self.settings.max_blob_bytes,
         )
         walk = TreeWalk(self.gh, repo, installation, max_requests=self.settings.max_tree_requests)
+        base_walk = TreeWalk(self.gh, repo, installation, max_requests=self.settings.max_tree_requests)
+        group = isinstance(pr, groups.MergeGroup)
 
-        async def changed_files() -> list[object]:
+        async def changed_files() -> tuple[list[object], bool]:
+            if isinstance(pr, groups.MergeGroup):
+                return await groups.compare_files(self.gh, repo, installation, pr.base_sha, pr.head_sha)
             items: list[object] = []
             async for page in self.gh.paginate(
                 f"/repos/{repo}/pulls/{pr.number}/files", installation=installation, max_items=MAX_PR_FILES
             ):
                 items.extend(page)
-            return items
+            return items, len(items) >= MAX_PR_FILES
 
-        base_root, tree, files = await asyncio.gather(
-            self.gh.get_json(f"/repos/{repo}/git/trees/{pr.base_sha}", installation=installation),
-            walk.entries(pr.head_sha),
-            changed_files(),
+        base_tree, tree, (files, cut) = await asyncio.gather(
+            base_walk.entries(pr.base_sha), walk.entries(pr.head_sha), changed_files()
         )
+        if cut and group and not (walk.incomplete or base_walk.incomplete):
+            # The compare answer stops at 300 files; the two trees say it all.
+            files = tree_changes(base_tree, tree)
+            evaluation.notes.append(
+                f"GitHub lists at most {groups.MAX_COMPARE_FILES} files of a comparison; "
+                "the merge group's changed files were found by comparing its trees."
+            )
+        elif cut:
+            limit = groups.MAX_COMPARE_FILES if group else MAX_PR_FILES
+            what = "comparison" if group else "pull request"
+            evaluation.notes.append(
+                f"GitHub lists at most {limit:,} files of a {what}; files beyond those were not checked."
+            )
         evaluation.changed_files = len(files)
         evaluation.config_changed = sorted(
             {
@@ -222,41 +253,88 @@ class Evaluator:
                 if isinstance(item, dict) and item.get("previous_filename") in CONFIG_FILES
             }
         )
-        if len(files) >= MAX_PR_FILES:
+        if walk.incomplete or base_walk.incomplete:
             evaluation.notes.append(
-                f"GitHub lists at most {MAX_PR_FILES:,} files of a pull request; files beyond those were not checked."
+                f"A tree is too large to list in {walk.max_requests} requests; repository rules saw only part of it."
             )
-        if walk.incomplete:
-            evaluation.notes.append(
-                f"The head tree is too large to list in {walk.max_requests} requests; "
-                "repository rules saw only part of it."
-            )
-        elif walk.truncated:
-            evaluation.notes.append("GitHub truncated the head tree listing; it was read subtree by subtree.")
+        elif walk.truncated or base_walk.truncated:
+            evaluation.notes.append("GitHub truncated a tree listing; it was read subtree by subtree.")
 
+        base_by_path = {e.path: e for e in base_tree}
         try:
-            policy, source = await self._policy(base_root, fetcher)
-        except ConfigError as exc:
+            policy, source = await self._policy({p: e for p, e in base_by_path.items() if "/" not in p}, fetcher)
+            baseline = await self._baseline(policy, base_by_path, fetcher)
+        except GuardianError as exc:
             evaluation.config_error = str(exc)
             evaluation.reads, evaluation.blobs = calls["read"], calls["blob"]
             return evaluation
         evaluation.policy_source = policy.source
+        if baseline is not None and policy.baseline:
+            evaluation.baseline = policy.baseline
 
         by_path = {e.path: e for e in tree}
         checked = changed_entries(files, by_path)
         wanted = self._content_wanted(policy, checked, tree)
+        if any(r.scope == "repo" for r in policy.rules) and any(_is_gitignore(e.path) for e in checked):
+            # The change edits a .gitignore: whether it loses a required
+            # pattern is asked of the base's .gitignore files too.
+            wanted.extend(self._gitignores(base_tree, policy.max_content_size))
         blobs = await fetcher.fetch_all(wanted)
         # The job's counter is complete before the engine runs: a deadline
         # past this point still reports what the fetching cost.
         evaluation.reads, evaluation.blobs = calls["read"], calls["blob"]
-        label = f"pull request #{pr.number} at {pr.head_sha[:12]}"
-        reply = await self.pool.run(Task(source, checked, tree, blobs, label))
+        what = "merge group" if isinstance(pr, groups.MergeGroup) else f"pull request #{pr.number}"
+        label = f"{what} at {pr.head_sha[:12]}"
+        task = Task(source, checked, tree, blobs, label, base_tree=base_tree, baseline=baseline)
+        reply = await self.pool.run(task)
         evaluation.result = reply.result
         if reply.unforeseen:
             evaluation.notes.append(
                 f"{reply.unforeseen} files a rule asked for were not fetched beforehand and were not read."
             )
         return evaluation
+
+    async def _baseline(
+        self, policy: Policy, base_files: dict[str, FileEntry], fetcher: BlobFetcher
+    ) -> Baseline | None:
+        """The policy's ``baseline`` file as the base branch holds it (the
+        pull request's own copy is never read, as its policy is not), or
+        None when the policy names none. Read within the App's blob bound
+        and parsed off the event loop once per blob id. Raises
+        ``GuardianError`` when the file is missing, too large or not a baseline."""
+        name = policy.baseline
+        if not name:
+            return None
+        entry = base_files.get(name)
+        if entry is None or not entry.is_regular:
+            raise GuardianError(
+                f"{name}: baseline not found on the base branch (the policy's `baseline` names it); "
+                "commit it there, or remove the key"
+            )
+        key = f"baseline:{entry.oid}"
+        cached = self._baselines.get(key)
+        if cached is None:
+            data = await fetcher.fetch(entry)
+            if data is None:
+                cached = GuardianError(
+                    f"{name}: the baseline could not be read from the base branch "
+                    f"(it is over the App's {self.settings.max_blob_bytes:,}-byte bound, or GitHub did not serve it)"
+                )
+            else:
+                cached = await asyncio.to_thread(_parse_baseline, data, name)
+            self._baselines[key] = cached
+            while len(self._baselines) > 16:
+                self._baselines.popitem(last=False)
+        else:
+            self._baselines.move_to_end(key)
+        if isinstance(cached, GuardianError):
+            raise cached
+        return cached
+
+    @staticmethod
+    def _gitignores(tree: list[FileEntry], bound: int) -> list[FileEntry]:
+        ignores = [e for e in tree if e.is_regular and _is_gitignore(e.path) and e.size <= bound]
+        return ignores[:MAX_GITIGNORE_FILES]
 
     @staticmethod
     def _content_wanted(policy: Policy, checked: list[FileEntry], tree: list[FileEntry]) -> list[FileEntry]:
@@ -273,10 +351,18 @@ class Evaluator:
             and any(r.applies(e.path) and not r.is_excluded(e.path) for r in content_rules)
         ]
         if any(r.scope == "repo" for r in policy.rules):
-            ignores = [
-                e
-                for e in tree
-                if e.is_regular and (e.path == ".gitignore" or e.path.endswith("/.gitignore")) and e.size <= bound
-            ]
-            wanted.extend(ignores[:MAX_GITIGNORE_FILES])
+            wanted.extend(Evaluator._gitignores(tree, bound))
         return wanted
+
+
+def _is_gitignore(path: str) -> bool:
+    return path == ".gitignore" or path.endswith("/.gitignore")
+
+
+def _parse_baseline(data: bytes, name: str) -> Baseline | GuardianError:
+    from guardian.accept import Baseline
+
+    try:
+        return Baseline.from_bytes(data, name)
+    except GuardianError as exc:
+        return exc

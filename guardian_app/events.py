@@ -11,6 +11,12 @@ Handled events and actions:
   head (``guardian (#N into BASE)``, see ``guardian_app.report``) carries its pull
   request in its ``external_id``: re-running it re-checks that pull request
   only; re-running the combined ``guardian`` run re-checks them all.
+- ``merge_group``: checks_requested queues the group's check (its head
+  judged against its base, see ``guardian_app.groups``); destroyed (merged,
+  dequeued, or invalidated by an earlier entry leaving the queue) cancels
+  that check if it has not started. A queue branch's own ``check_suite``
+  (``gh-readonly-queue/...``) is ignored: the ``merge_group`` delivery
+  already asked for that head, and one group is evaluated once.
 - ``installation`` and ``installation_repositories``: remembered or forgotten.
 
 Everything else is acknowledged and ignored, and so is a delivery whose
@@ -22,15 +28,25 @@ from __future__ import annotations
 
 import dataclasses
 
+from guardian_app import groups
 from guardian_app.names import github_id, is_login, is_repo_name, object_id
 from guardian_app.store import JobSpec
 
 PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review", "edited")
 CHECK_SUITE_ACTIONS = ("requested", "rerequested")
 CHECK_RUN_ACTIONS = ("rerequested",)
+MERGE_GROUP_ACTIONS = ("checks_requested", "destroyed")
 INSTALLATION_ADD = ("created", "new_permissions_accepted", "unsuspend")
 INSTALLATION_REMOVE = ("deleted", "suspend")
-EVENTS = ("pull_request", "check_suite", "check_run", "installation", "installation_repositories", "ping")
+EVENTS = (
+    "pull_request",
+    "check_suite",
+    "check_run",
+    "merge_group",
+    "installation",
+    "installation_repositories",
+    "ping",
+)
 
 
 @dataclasses.dataclass
@@ -44,6 +60,10 @@ class Decision:
     repos_added: list[str] = dataclasses.field(default_factory=list)
     repos_removed: list[str] = dataclasses.field(default_factory=list)
     forget_installation: bool = False
+    #: A repository and head whose waiting, not yet started job ends (a destroyed merge group), and why.
+    cancel_repo: str = ""
+    cancel_head: str = ""
+    cancel_reason: str = ""
 
 
 def _dict(value: object) -> dict[str, object]:
@@ -83,6 +103,8 @@ def decide(event: str, payload: dict[str, object]) -> Decision:
         decision.ignored = "the repository's full_name is not an owner/name GitHub allows"
     elif event == "pull_request":
         _pull_request(decision, repo, installation_id, action, payload)
+    elif event == "merge_group":
+        _merge_group(decision, repo, installation_id, action, payload)
     else:
         _suite(decision, event, repo, installation_id, action, payload)
     return decision
@@ -125,6 +147,33 @@ def _pull_request(decision: Decision, repo: str, installation: int, action: str,
             decision.specs.append(spec)
 
 
+def _merge_group(decision: Decision, repo: str, installation: int, action: str, payload: dict[str, object]) -> None:
+    group = _dict(payload.get("merge_group"))
+    head_sha = object_id(group.get("head_sha"))
+    base_sha = object_id(group.get("base_sha"))
+    if action not in MERGE_GROUP_ACTIONS:
+        decision.ignored = f"merge_group action {action!r} needs no check"
+    elif not head_sha or not base_sha:
+        decision.ignored = "merge_group payload without a valid head_sha and base_sha"
+    elif action == "destroyed":
+        decision.cancel_repo, decision.cancel_head = repo, head_sha
+        reason = _str(payload.get("reason"))
+        decision.cancel_reason = f"merge group destroyed ({reason})" if reason.isalpha() else "merge group destroyed"
+    else:
+        decision.specs.append(
+            JobSpec(
+                repo,
+                installation,
+                head_sha,
+                base_sha=base_sha,
+                base_ref=groups.branch_name(_str(group.get("base_ref")))[:255] or None,
+                reason=f"merge_group.{action}",
+                # A group is checked once; another delivery for it (a new id) joins.
+                only_if_new=True,
+            )
+        )
+
+
 def _suite(
     decision: Decision, event: str, repo: str, installation: int, action: str, payload: dict[str, object]
 ) -> None:
@@ -134,6 +183,9 @@ def _suite(
             decision.ignored = f"check_suite action {action!r} needs no check"
             return
         suite = _dict(payload.get("check_suite"))
+        if groups.is_queue_branch(suite.get("head_branch")):
+            decision.ignored = "a merge queue branch's check suite: its merge_group delivery asks for the check"
+            return
     else:
         if action not in CHECK_RUN_ACTIONS:
             decision.ignored = f"check_run action {action!r} needs no check"
@@ -141,6 +193,15 @@ def _suite(
         run = _dict(payload.get("check_run"))
         own_pr = _pr_of_external_id(_str(run.get("external_id")))
         run_sha = object_id(run.get("head_sha"))
+        group_base = groups.base_of_external_id(_str(run.get("external_id")))
+        if group_base and run_sha:
+            # Re-run on a merge group's check run: the same group again.
+            spec = JobSpec(repo, installation, run_sha, base_sha=group_base, reason="merge_group.rerequested")
+            decision.specs.append(spec)
+            return
+        if groups.is_queue_branch(_dict(run.get("check_suite")).get("head_branch")):
+            decision.ignored = "a check run on a merge queue branch that is not a group's guardian run"
+            return
         if own_pr is not None and run_sha:
             decision.specs.append(JobSpec(repo, installation, run_sha, pr=own_pr, reason=f"{event}.{action}"))
             return

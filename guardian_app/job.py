@@ -5,7 +5,9 @@ run ``in_progress`` (``guardian_app.checks``: created once, its id saved with th
 job) -> the evaluation (``guardian_app.evaluate``) -> the check run completed with
 annotations -> the commit status -> the sticky comment (``guardian_app.comments``)
 -> for a head several open pull requests share, the others queued and the
-combined verdict (``guardian_app.shared_head``).
+combined verdict (``guardian_app.shared_head``). A merge group's job
+(``guardian_app.groups``) has no pull request: its check run and status go on
+the group's head, with the group's base as the base, and no comment.
 
 The check run holds the verdict; status and comment are extra views of it,
 so a failure there is logged and repeats neither the evaluation nor the
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 
-from guardian_app import logs, report
+from guardian_app import groups, logs, report
 from guardian_app.checks import Checks
 from guardian_app.comments import Comments
 from guardian_app.github import GitHubError
@@ -54,6 +56,8 @@ class JobRunner:
         """Run the job; its outcome in a few words (``skipped: ...`` when
         there was nothing to evaluate). Raises what the worker decides on:
         ``EvaluationTimeout`` once the run and status say so, GitHub errors."""
+        if groups.is_merge_group(job):
+            return await self._merge_group(job, calls, run)
         pr = await self._pull_request(job)
         if isinstance(pr, str):
             return pr
@@ -85,6 +89,42 @@ class JobRunner:
             evaluation.blobs,
             calls["write"],
             extra={"repo": job.repo, "sha": job.head_sha[:12], "pr": pr.number},
+        )
+        return report.conclusion(evaluation)
+
+    async def _merge_group(self, job: Job, calls: CallCounter, run: CheckRun) -> str:
+        """A merge group: its head judged against its base, the verdict on its
+        head as the ``guardian`` check run and status (what a ruleset that
+        requires ``guardian`` waits for), no comment."""
+        if job.base_sha is None:
+            return "skipped: a merge group without a base commit"
+        group = groups.MergeGroup(job.head_sha, job.base_sha, job.base_ref or "")
+        run.external_id = groups.external_id(job.id, job.base_sha)
+        if run.id is None:
+            run.id, details_url = await self.checks.open(job, group, run)
+            await self.store.set_check_run(job.id, run.id)
+            run.target_url = details_url
+        try:
+            evaluation = await self.evaluator.evaluate(job.repo, job.installation, group, calls)
+        except EvaluationTimeout as exc:
+            await self._stopped(job, None, run, exc)
+            raise
+        sent = job.batches_sent if run.id == job.check_run_id else 0
+        await self.checks.complete(job, run.id, evaluation, already_sent=sent)
+        if self.settings.commit_status:
+            state, description = report.status(evaluation)
+            try:
+                await self.checks.post_status(
+                    job.repo, job.installation, job.head_sha, run.name, state, description, run.target_url
+                )
+            except GitHubError as exc:  # the verdict is out in the check run
+                log.warning("check run completed, but the status failed: %s", exc)
+        log.info(
+            "merge group evaluated: %s (%d reads; %d blobs)",
+            report.conclusion(evaluation),
+            evaluation.reads,
+            evaluation.blobs,
+            extra={"repo": job.repo, "sha": job.head_sha[:12]},
         )
         return report.conclusion(evaluation)
 
@@ -129,10 +169,11 @@ class JobRunner:
                 "check run completed, but status or comment failed: %s", exc, exc_info=not isinstance(exc, GitHubError)
             )
 
-    async def _stopped(self, job: Job, pr: PullRequest, run: CheckRun, exc: EvaluationTimeout) -> None:
+    async def _stopped(self, job: Job, pr: PullRequest | None, run: CheckRun, exc: EvaluationTimeout) -> None:
         """The evaluation ran past its deadline: run and status say so (the same input would stop again)."""
         await self.checks.finish(job, run.id, "failure", report.deadline_output(exc.seconds))
-        await self.store.set_verdict(job.id, pr.number, run.name, "failure")
+        if pr is not None:
+            await self.store.set_verdict(job.id, pr.number, run.name, "failure")
         await self._failed_status(job, run, *report.deadline_status(exc.seconds))
 
     async def give_up(self, job: Job, run: CheckRun, error: str) -> None:

@@ -141,18 +141,35 @@ class Metrics:
             (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
         )
         self.queue_depth = Gauge("guardian_queue_depth", "Jobs waiting or running.")
+        self.store_seconds = Histogram(
+            "guardian_store_seconds",
+            "Time one store call took (SQLite or PostgreSQL), by call.",
+            (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+            ("call",),
+        )
+        self.instances = Gauge(
+            "guardian_instances", "App instances sharing the store whose heartbeat is recent (1 with SQLite)."
+        )
+        self.redeliveries = Counter(
+            "guardian_redeliveries_total",
+            "Failed deliveries the App asked GitHub to send again, by outcome (requested, refused).",
+            ("outcome",),
+        )
 
-    def render(self, *, queue_depth: float | None = None) -> str:
-        """The exposition text; ``queue_depth`` as the scrape read it."""
+    def render(self, *, queue_depth: float | None = None, instances: float | None = None) -> str:
+        """The exposition text; ``queue_depth`` and ``instances`` as the scrape read them."""
         metrics: list[_Metric] = [
             self.deliveries,
             self.jobs,
             self.github_calls,
             self.evaluation_seconds,
             self.ack_seconds,
+            self.store_seconds,
+            self.redeliveries,
         ]
         lines: list[str] = []
         for metric in metrics:
             lines.extend(metric.render())
         lines.extend(self.queue_depth.render_value(queue_depth))
+        lines.extend(self.instances.render_value(instances))
         return "\n".join(lines) + "\n"

@@ -40,6 +40,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import multiprocessing.context
 
+    from guardian.accept import Baseline
     from guardian.config import Policy
     from guardian.model import FileEntry, Result
 
@@ -86,6 +87,12 @@ class Task:
     #: Blob id -> bytes (None: GitHub did not serve it).
     blobs: dict[str, bytes | None]
     label: str
+    #: The base's tree (its ``.gitignore`` blobs in ``blobs`` when a rule
+    #: needs them): the change is judged against it, and repository findings
+    #: that stood there already do not block it (``Result.standing``).
+    base_tree: list[FileEntry] | None = None
+    #: The base branch's baseline, parsed.
+    baseline: Baseline | None = None
     #: Seconds after which the process ends itself (the parent's deadline plus a margin).
     backstop: float = 0.0
 
@@ -144,8 +151,16 @@ def _evaluate(task: Task, cache: dict[str, Policy]) -> Reply:
     from guardian_app.snapshot import GitHubSnapshot
 
     snapshot = GitHubSnapshot(task.files, task.tree, label=task.label, blobs=task.blobs)
-    result = engine.run(snapshot, _policy(task.policy, cache))
-    return Reply(result=result, unforeseen=snapshot.unforeseen)
+    before: GitHubSnapshot | None = None
+    if task.base_tree is not None:
+        before = GitHubSnapshot([], task.base_tree, label="base", blobs=task.blobs)
+    result = engine.run(
+        snapshot,
+        _policy(task.policy, cache),
+        baseline=task.baseline,
+        base=None if before is None else lambda: before,
+    )
+    return Reply(result=result, unforeseen=snapshot.unforeseen + (before.unforeseen if before else 0))
 
 
 def serve(sock: socket.socket) -> None:

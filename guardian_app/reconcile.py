@@ -1,8 +1,12 @@
 """The start-up reconcile: open pull requests whose webhook was lost get checked.
 
-For each installation the store knows, the open pull requests (newest
-updates first) whose head has no completed ``guardian`` check run of this
-App are queued. Bounded: at most ``reconcile_limit`` pull requests are
+The installations are those the store knows (most recently heard from
+first) and those GitHub lists for the App (``GET /app/installations`` with
+the App's JWT, 100 a page), so a lost or new database, or a lost
+``installation`` delivery, still finds every installation; those GitHub
+lists are remembered. Suspended ones are skipped. For each installation,
+the open pull requests (newest updates first) whose head has no completed
+``guardian`` check run of this App are queued. Bounded: at most ``reconcile_limit`` pull requests are
 examined and about twice as many listing requests made; it stops early
 when an installation's rate limit runs low (the client also waits out a
 limit that is spent). Repository names, commit ids and numbers read from
@@ -16,7 +20,7 @@ import time
 
 from guardian_app import logs, report
 from guardian_app.github import GitHubError
-from guardian_app.names import github_id, is_repo_name, object_id
+from guardian_app.names import github_id, is_login, is_repo_name, object_id
 from guardian_app.store import JobSpec
 
 TYPE_CHECKING = False
@@ -30,6 +34,10 @@ if TYPE_CHECKING:
 log = logs.get("worker")
 #: Reconcile stops when fewer requests than this are left on an installation.
 RECONCILE_RESERVE = 200
+#: A shared store's reconcile runs again on another instance's start-up only after this many seconds.
+RECONCILE_EVERY = 300.0
+#: Installations listed from ``GET /app/installations`` at most (100 a page).
+MAX_LISTED_INSTALLATIONS = 10_000
 
 
 class _Budget:
@@ -48,13 +56,25 @@ class Reconcile:
         self.settings = settings
 
     async def run(self) -> int:
+        """``_run`` on one instance at a time (the store's singleton
+        ``reconcile``): instances sharing a store that start together, or
+        within ``RECONCILE_EVERY`` seconds, reconcile once."""
+        if not await self.store.try_singleton("reconcile", RECONCILE_EVERY):
+            log.info("reconcile skipped: another instance runs it or ran it lately")
+            return 0
+        try:
+            return await self._run()
+        finally:
+            await self.store.release_singleton("reconcile")
+
+    async def _run(self) -> int:
         """Queue open pull requests of known installations whose head has no
         completed guardian check run; how many were queued."""
         limit = self.settings.reconcile_limit
         budget = _Budget(pulls=limit, listings=2 * limit + 2)
         queued = 0
         marker = f"reconcile:{int(time.time())}"
-        for inst in await self.store.installations():
+        for inst in await self._installations():
             try:
                 async for repo, item in self._open_pulls(inst, budget):
                     spec = await self._needs_check(repo, inst, item)
@@ -66,6 +86,32 @@ class Reconcile:
             if budget.spent:
                 break
         return queued
+
+    async def _installations(self) -> list[int]:
+        """The store's installations, then those only GitHub knows of (the
+        store lost them): each of the latter is remembered. A listing that
+        fails leaves the store's."""
+        known = await self.store.installations()
+        listed: list[int] = []
+        try:
+            async for page in self.gh.paginate(
+                "/app/installations", installation=None, max_items=MAX_LISTED_INSTALLATIONS
+            ):
+                for item in page:
+                    if not isinstance(item, dict) or item.get("suspended_at"):
+                        continue
+                    inst = github_id(item.get("id"))
+                    if inst is None or inst in known or inst in listed:
+                        continue
+                    account = item.get("account")
+                    login = str(account.get("login", "")) if isinstance(account, dict) else ""
+                    await self.store.remember_installation(inst, login if is_login(login) else "")
+                    listed.append(inst)
+        except GitHubError as exc:
+            log.warning("reconcile could not list the App's installations: %s", exc)
+        if listed:
+            log.info("reconcile found %d installations the store did not know", len(listed))
+        return [*known, *listed]
 
     def _low(self, inst: int, budget: _Budget) -> bool:
         """Spent: no budget left, or the installation's rate limit runs low."""

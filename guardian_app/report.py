@@ -20,6 +20,13 @@ never passes a pull request that fails its own base's policy: with a shared
 head, every pull request of that head must pass for ``guardian`` to pass.
 Each pull request keeps its own sticky comment with its own verdict.
 
+Merge groups (``guardian_app.groups``) are reported as a ``guardian`` check
+run and status on the group's head, with no comment. For a pull request and
+a group alike, repository-wide findings that the change does not make (they
+stood on the base already: an over-budget directory it adds nothing to, a
+``.gitignore`` gap it does not widen) do not fail it; the summary gives them
+one notice line.
+
 Hostile text. Paths, patterns, rule messages (which quote paths and
 patterns), config values and error messages come from the repository, so
 none of it is written as Markdown: each goes whole into one inline code span
@@ -39,10 +46,13 @@ import collections
 import hashlib
 import re
 
+from guardian_app.groups import MergeGroup
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from guardian.model import Finding
     from guardian_app.evaluate import Evaluation
+    from guardian_app.pulls import PullRequest
 
 CHECK_NAME = "guardian"
 STATUS_CONTEXT = "guardian"
@@ -205,6 +215,47 @@ def headline(evaluation: Evaluation) -> str:
     return f"{_plural(result.errors, 'error')}, {_plural(result.warnings, 'warning')}"
 
 
+def checking_summary(target: PullRequest | MergeGroup) -> str:
+    """The summary of a check run while its evaluation runs."""
+    if isinstance(target, MergeGroup):
+        return "Guardian is checking what this merge group adds to its base branch."
+    return f"Guardian is checking the changed files of #{target.number}."
+
+
+def _checked_line(evaluation: Evaluation) -> str:
+    target = evaluation.pr
+    head = _code(target.head_sha[:12])
+    if isinstance(target, MergeGroup):
+        return f"Guardian checked the merge group at {head}: what it adds to its base {_code(target.base_sha[:12])}."
+    return f"Guardian checked pull request #{target.number} at {head}."
+
+
+#: Rule-and-path pairs the standing notice names; the rest are counted.
+STANDING_SHOWN = 5
+
+
+def standing_line(evaluation: Evaluation) -> str:
+    """One notice line for the repository findings the change does not make
+    (empty when there are none). Rule ids and paths come from the policy and
+    the repository: each path is a code span."""
+    result = evaluation.result
+    if result is None or not result.standing:
+        return ""
+    counts: collections.Counter[tuple[str, str]] = collections.Counter((f.rule, f.path) for f in result.standing)
+    parts = []
+    for (rule, path), count in sorted(counts.items())[:STANDING_SHOWN]:
+        where = _code(path, limit=200) if path else "the repository"
+        parts.append(f"{_word(rule, table=False)} on {where}" + (f" ({count})" if count > 1 else ""))
+    more = len(counts) - STANDING_SHOWN
+    listed = ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+    what = "merge group" if isinstance(evaluation.pr, MergeGroup) else "pull request"
+    return (
+        f"> **Notice:** {_plural(len(result.standing), 'repository-wide finding')} stood on the base branch "
+        f"already and {'does' if len(result.standing) == 1 else 'do'} not fail this {what}, "
+        f"which does not make {'it' if len(result.standing) == 1 else 'them'} worse: {listed}."
+    )
+
+
 def _policy_line(evaluation: Evaluation) -> str:
     pr = evaluation.pr
     where = _code(pr.base_ref or pr.base_sha[:12], limit=200)
@@ -217,6 +268,12 @@ def _config_note(evaluation: Evaluation) -> list[str]:
     if not evaluation.config_changed:
         return []
     names = ", ".join(_code(n, limit=200) for n in evaluation.config_changed[:5])
+    if isinstance(evaluation.pr, MergeGroup):
+        return [
+            "",
+            f"> **Note:** this merge group changes {names}. Guardian checks a merge group with the policy "
+            "of its base branch; the change applies once merged.",
+        ]
     return [
         "",
         f"> **Note:** this pull request changes {names}. Guardian checks a pull request with the policy "
@@ -246,8 +303,7 @@ def _rule_counts(findings: list[Finding]) -> list[str]:
 
 def check_summary(evaluation: Evaluation, *, annotated: int) -> str:
     """The check run's Markdown summary, under 65,535 characters."""
-    pr = evaluation.pr
-    lines = [f"Guardian checked pull request #{pr.number} at {_code(pr.head_sha[:12])}. {_policy_line(evaluation)}"]
+    lines = [f"{_checked_line(evaluation)} {_policy_line(evaluation)}"]
     lines.extend(_config_note(evaluation))
     if evaluation.config_error:
         lines += ["", *_fenced(evaluation.config_error), ""]
@@ -268,8 +324,16 @@ def check_summary(evaluation: Evaluation, *, annotated: int) -> str:
             unannotated = len(result.findings) - annotated
             if unannotated > 0:
                 lines += ["", f"{_plural(unannotated, 'finding')} not annotated (no file, or over the annotation cap)."]
+        if notice := standing_line(evaluation):
+            lines += ["", notice]
         if result.suppressed:
             lines += ["", f"{_plural(result.suppressed, 'finding')} suppressed inline (`guardian: ignore`)."]
+        if evaluation.baseline:
+            lines += [
+                "",
+                f"Baseline from the base branch, {_code(evaluation.baseline, limit=200)}: "
+                f"{_plural(result.baselined, 'finding')} accepted there not reported.",
+            ]
         if result.skipped:
             rows = [f"- {_code(path)}: {_code(reason)}" for path, reason in result.skipped[:50]]
             listed = _within(rows, SUMMARY_SKIPPED_BYTES)
@@ -387,6 +451,8 @@ def comment_body(evaluation: Evaluation) -> str:
                 "",
                 "<sub>A finding that is intended can be silenced with `guardian: ignore[rule-id]` on its line.</sub>",
             ]
+        if notice := standing_line(evaluation):
+            lines += ["", notice]
     lines += _config_note(evaluation)
     return _clip("\n".join(lines), COMMENT_LIMIT)
 

@@ -69,10 +69,61 @@ class Settings:
     #: Seconds a client may take to send a webhook body (GitHub gives up on
     #: a delivery after 10): a slower one is answered 408 and disconnected.
     body_timeout: float = 10.0
+    #: ``postgresql://user:password@host:port/db``: a PostgreSQL store shared by
+    #: every instance (``guardian_app.store.postgres``). Empty: the SQLite file at ``db_path``.
+    database_url: str = dataclasses.field(default="", repr=False)
+    #: Seconds a running job's lease lasts; its instance renews it every third of that.
+    #: A job whose instance died is taken back by another once it ran out.
+    lease_seconds: float = 30.0
+    #: How often (seconds) one instance looks for failed deliveries to ask again; 0 turns it off.
+    redeliver_interval: float = 300.0
+    #: Redelivery requests one round may send.
+    redeliver_limit: int = 20
+    #: How far back (seconds) a round looks at the App's deliveries (GitHub keeps 3 days).
+    redeliver_window: float = 6 * 3600.0
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line."""
-        return tuple(s for s in (self.webhook_secret, self.private_key) if s)
+        return tuple(s for s in (self.webhook_secret, self.private_key, url_password(self.database_url)) if s)
+
+    @property
+    def database_shown(self) -> str:
+        """The database URL as logs and errors may show it (no password)."""
+        return redact_url(self.database_url)
+
+
+def _split_url(url: str) -> tuple[str, str, str]:
+    """(scheme and ``//``, userinfo, the rest) of a URL; userinfo may be empty."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", "", url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return scheme + sep, "", rest
+    return scheme + sep, userinfo, host + slash + path
+
+
+def url_password(url: str) -> str:
+    """The password of a ``scheme://user:password@host/...`` URL (decoded), or ""."""
+    import urllib.parse
+
+    _scheme, userinfo, _rest = _split_url(url)
+    _user, colon, password = userinfo.partition(":")
+    return urllib.parse.unquote(password) if colon else ""
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password shown as ``***`` (and a ``password=`` query value too)."""
+    import re
+
+    scheme, userinfo, rest = _split_url(url)
+    if userinfo:
+        user, colon, _password = userinfo.partition(":")
+        shown = f"{scheme}{user}{':***' if colon else ''}@{rest}"
+    else:
+        shown = url
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", shown)
 
 
 _INT = int
@@ -124,6 +175,11 @@ _OPTIONAL: tuple[tuple[str, str, object], ...] = (
     ("evaluation_timeout", "GUARDIAN_EVALUATION_TIMEOUT", _FLOAT),
     ("evaluation_processes", "GUARDIAN_EVALUATION_PROCESSES", _INT),
     ("body_timeout", "GUARDIAN_BODY_TIMEOUT", _FLOAT),
+    ("database_url", "GUARDIAN_DATABASE_URL", str),
+    ("lease_seconds", "GUARDIAN_LEASE_SECONDS", _FLOAT),
+    ("redeliver_interval", "GUARDIAN_REDELIVER_INTERVAL", _FLOAT),
+    ("redeliver_limit", "GUARDIAN_REDELIVER_LIMIT", _INT),
+    ("redeliver_window", "GUARDIAN_REDELIVER_WINDOW", _FLOAT),
 )
 
 #: Every variable the App reads, for the README and error messages.
@@ -192,15 +248,24 @@ def validate(settings: Settings) -> Settings:
         ("job_attempts", 1),
         ("max_response_bytes", 1024),
         ("evaluation_processes", 1),
+        ("redeliver_limit", 0),
     ):
         if getattr(settings, name) < minimum:
             var = next(v for field, v, _parse in _OPTIONAL if field == name)
             raise SettingsError(f"{var}: must be at least {minimum}")
-    for name in ("evaluation_timeout", "body_timeout"):
+    for name in ("evaluation_timeout", "body_timeout", "lease_seconds", "redeliver_window"):
         value = getattr(settings, name)
         if not (value > 0 and math.isfinite(value)):  # NaN fails too
             var = next(v for field, v, _parse in _OPTIONAL if field == name)
             raise SettingsError(f"{var}: must be a number of seconds above 0")
+    if not (settings.redeliver_interval >= 0 and math.isfinite(settings.redeliver_interval)):
+        raise SettingsError("GUARDIAN_REDELIVER_INTERVAL: must be a number of seconds, 0 to turn it off")
+    if settings.database_url and not settings.database_url.startswith(("postgresql://", "postgres://")):
+        # Never the value itself: it may hold a password.
+        raise SettingsError(
+            "GUARDIAN_DATABASE_URL: expected a postgresql://user:password@host:port/database URL"
+            f" (got one starting {settings.database_url.partition(':')[0][:20]!r})"
+        )
     if not settings.api_url.startswith(("http://", "https://")):
         raise SettingsError(f"GUARDIAN_GITHUB_API_URL: {settings.api_url!r} is not an http(s) URL")
     return dataclasses.replace(settings, api_url=settings.api_url.rstrip("/"))

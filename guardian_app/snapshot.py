@@ -235,3 +235,28 @@ def changed_entries(items: list[object], tree: dict[str, FileEntry]) -> list[Fil
         else:
             files.append(FileEntry(path, -1, "100644", str(item.get("sha") or ""), new=new))
     return files
+
+
+def tree_changes(base: Sequence[FileEntry], head: Sequence[FileEntry]) -> list[object]:
+    """What ``head`` changes against ``base``, in the shape of a pull
+    request's files (for a merge group whose compare answer was cut). A file
+    whose blob the base already holds, under any path, is reported with no
+    changed lines: not a new blob for the size rule."""
+    old = {e.path: e for e in base}
+    known = {e.oid for e in base}
+    items: list[object] = []
+    for entry in head:
+        before = old.pop(entry.path, None)
+        if before is not None and (before.oid, before.mode) == (entry.oid, entry.mode):
+            continue
+        if before is not None and before.oid == entry.oid:
+            status, changes = "changed", 0  # the mode only
+        elif before is not None:
+            status, changes = "modified", 1
+        elif entry.oid in known:
+            status, changes = "copied", 0
+        else:
+            status, changes = "added", 1
+        items.append({"filename": entry.path, "sha": entry.oid, "status": status, "changes": changes})
+    items.extend({"filename": e.path, "sha": e.oid, "status": "removed", "changes": 1} for e in old.values())
+    return items

@@ -141,6 +141,10 @@ class Webhook:
         await self._installation(store, decision, event, extra)
         if event in ("installation", "installation_repositories") and not decision.ignored:
             return JSONResponse({"installation": decision.installation}, status_code=202), "installation"
+        if decision.cancel_head:
+            cancelled = await store.cancel_waiting(decision.cancel_repo, decision.cancel_head, decision.cancel_reason)
+            log.info("%s: %d waiting jobs cancelled", decision.cancel_reason, cancelled, extra=extra)
+            return JSONResponse({"cancelled": cancelled}, status_code=202), "cancelled"
         if decision.ignored or not decision.specs:
             log.info("ignored: %s", decision.ignored or "nothing to do", extra=extra)
             return JSONResponse({"ignored": decision.ignored or "nothing to do"}, status_code=202), "ignored"

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+# A throwaway PostgreSQL server (one per test process) and a fresh database per test.
+from tests.pg import pg_server, pg_url  # noqa: F401
+
 # CI explores the same examples on every run, so a landing is never decided by
 # the draw; local runs keep drawing new ones (and the database remembers).
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)

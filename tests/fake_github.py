@@ -494,6 +494,8 @@ class FakeGitHub:
         #: More repository objects ``/installation/repositories`` lists (e.g. with hostile names).
         self.extra_listed_repos: dict[int, list[Json]] = {}
         self.rate_remaining = 5000
+        #: The App's webhook deliveries as ``GET /app/hook/deliveries`` lists them (``add_hook_delivery``).
+        self.hook_deliveries: list[Json] = []
         self._faults: list[_Fault] = []
         self._holds: list[_Hold] = []
         self._ids = itertools.count(1)
@@ -545,6 +547,40 @@ class FakeGitHub:
         with self.lock:
             self._holds.append(held)
         return held
+
+    def add_hook_delivery(
+        self,
+        guid: str,
+        *,
+        status_code: int = 0,
+        event: str = "pull_request",
+        action: str | None = "opened",
+        redelivery: bool = False,
+        installation: int | None = 1,
+        delivered_at: float | None = None,
+    ) -> Json:
+        """One attempt of a delivery, as GitHub lists it: ``status_code`` 0 is
+        no answer at all (the App was unreachable), 2xx is ``OK``."""
+        status = "OK" if 200 <= status_code < 300 else f"Invalid HTTP Response: {status_code}"
+        if not status_code:
+            status = "timed out"
+        item = {
+            "id": 10_000_000 + next(self._ids),
+            "guid": guid,
+            "delivered_at": _iso(time.time() if delivered_at is None else delivered_at),
+            "redelivery": redelivery,
+            "duration": 0.27,
+            "status": status,
+            "status_code": status_code,
+            "event": event,
+            "action": action,
+            "installation_id": installation,
+            "repository_id": 1,
+            "throttled_at": None,
+        }
+        with self.lock:
+            self.hook_deliveries.append(item)
+        return item
 
     def revoke_tokens(self) -> None:
         with self.lock:
@@ -711,6 +747,17 @@ class FakeGitHub:
             self.jwt_claims.append(claims)
         if int(claims["exp"]) - int(claims["iat"]) > 600 or str(claims.get("iss")) != str(self.app_id):
             return 401, {}, {"message": "'Issuer' claim ('iss') must be an Integer"}
+        if req.method == "GET" and req.path == "/app/installations":
+            # The App's installations (JWT auth), paginated with Link as GitHub does.
+            with self.lock:
+                listed = [installation_listing(i, self.app_id) for i in sorted(self.installations)]
+            return self._page(req, listed)
+        if req.method == "GET" and req.path == "/app/hook/deliveries":
+            return self._hook_deliveries(req)
+        if req.method == "POST" and (match := re.fullmatch(r"/app/hook/deliveries/(\d+)/attempts", req.path)):
+            with self.lock:
+                known = any(d["id"] == int(match.group(1)) for d in self.hook_deliveries)
+            return (202, {}, {}) if known else (404, {}, {"message": "Not Found"})
         match = re.match(r"^/app/installations/(\d+)/access_tokens$", req.path)
         if req.method == "POST" and match:
             installation = int(match.group(1))
@@ -737,6 +784,22 @@ class FakeGitHub:
                 },
             )
         return 404, {}, {"message": "Not Found"}
+
+    def _hook_deliveries(self, req: Recorded) -> tuple[int, dict[str, str], object]:
+        """Newest delivery first, ``per_page`` (at most 100) a page, the next page's ``cursor`` in ``Link``."""
+        per_page = max(1, min(int(req.query.get("per_page", 30)), 100))
+        with self.lock:
+            items = sorted(self.hook_deliveries, key=lambda d: (d["delivered_at"], d["id"]), reverse=True)
+        start = 0
+        cursor = req.query.get("cursor", "")
+        if cursor:
+            start = next((i for i, d in enumerate(items) if f"v1_{d['id']}" == cursor), len(items))
+        page = items[start : start + per_page]
+        headers = {}
+        if start + per_page < len(items):
+            query = urllib.parse.urlencode({"per_page": per_page, "cursor": f"v1_{items[start + per_page]['id']}"})
+            headers["Link"] = f'<{self.url}{req.path}?{query}>; rel="next"'
+        return 200, headers, page
 
     def _installation_for(self, auth: str) -> int | None:
         if not auth.startswith("token "):
@@ -815,6 +878,8 @@ class FakeGitHub:
                     "encoding": "base64",
                 },
             )
+        if m == "GET" and (match := re.fullmatch(r"/compare/([0-9a-f]{40})\.\.\.([0-9a-f]{40})", rest)):
+            return self._compare(repo, req, match.group(1), match.group(2))
         if m == "POST" and rest == "/check-runs":
             return self._create_check_run(repo, body)
         if m == "PATCH" and (match := re.fullmatch(r"/check-runs/(\d+)", rest)):
@@ -917,6 +982,37 @@ class FakeGitHub:
                         return 200, {}, comment
             return 404, {}, {"message": "Not Found"}
         return 404, {}, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+
+    def _compare(self, repo: Repo, req: Recorded, base: str, head: str) -> tuple[int, dict[str, str], object]:
+        """``GET /compare/BASE...HEAD`` as GitHub shapes it: the commits paginated
+        (``per_page``, ``Link``), the files only on the first page and at most 300."""
+        if base not in repo.commits or head not in repo.commits:
+            return 404, {}, {"message": "Not Found"}
+        commits = [
+            {
+                "sha": sha,
+                "url": f"{self.url}/repos/{repo.full_name}/commits/{sha}",
+                "commit": {"message": "commit", "tree": {"sha": repo.commits[sha]}},
+                "parents": [{"sha": base}],
+            }
+            for sha in (head,)
+        ]
+        status, headers, page = self._page(req, commits)
+        first = int(req.query.get("page", 1)) == 1
+        answer: Json = {
+            "url": f"{self.url}/repos/{repo.full_name}/compare/{base}...{head}",
+            "html_url": f"https://github.com/{repo.full_name}/compare/{base}...{head}",
+            "base_commit": {"sha": base, "commit": {"tree": {"sha": repo.commits[base]}}},
+            "merge_base_commit": {"sha": base, "commit": {"tree": {"sha": repo.commits[base]}}},
+            "status": "ahead",
+            "ahead_by": len(commits),
+            "behind_by": 0,
+            "total_commits": len(commits),
+            "commits": page,
+        }
+        if first:
+            answer["files"] = repo.changed_files(base, head)[:300]
+        return status, headers, answer
 
     def _comment(self, repo: Repo, number: int, text: str, *, user: str = BOT_LOGIN) -> Json:
         cid = next(self._ids)
@@ -1181,6 +1277,65 @@ def check_run_event(repo: Repo, run: Json, action: str = "rerequested") -> Json:
     }
 
 
+def installation_listing(installation: int, app_id: int = APP_ID) -> Json:
+    """An installation as ``GET /app/installations`` lists it."""
+    return {
+        **installation_object(installation),
+        "account": {"login": "acme", "id": 3, "type": "Organization"},
+        "app_id": app_id,
+        "app_slug": "guardian-policy",
+        "target_id": 3,
+        "target_type": "Organization",
+        "repository_selection": "selected",
+        "permissions": {"checks": "write", "contents": "read", "merge_queues": "read"},
+        "events": ["pull_request", "check_suite", "check_run", "merge_group"],
+        "created_at": "2024-01-02T03:04:05Z",
+        "updated_at": "2024-01-02T03:04:05Z",
+        "suspended_at": None,
+        "suspended_by": None,
+    }
+
+
+def merge_group_event(
+    repo: Repo,
+    head_sha: str,
+    base_sha: str,
+    *,
+    number: int = 1,
+    base_ref: str = "main",
+    action: str = "checks_requested",
+    reason: str | None = None,
+) -> Json:
+    """A ``merge_group`` delivery as GitHub sends it: ``checks_requested`` when
+    the queue builds a group for pull request ``number`` (its head commit on a
+    ``gh-readonly-queue/...`` branch), ``destroyed`` with a ``reason``
+    (merged, invalidated, dequeued) when the group goes away."""
+    payload: Json = {
+        "action": action,
+        "merge_group": {
+            "head_sha": head_sha,
+            "head_ref": f"refs/heads/gh-readonly-queue/{base_ref}/pr-{number}-{base_sha}",
+            "base_sha": base_sha,
+            "base_ref": f"refs/heads/{base_ref}",
+            "head_commit": {
+                "id": head_sha,
+                "tree_id": repo.commits.get(head_sha, ""),
+                "message": f"Merge pull request #{number} from {repo.owner}/feature\n\nChange #{number}",
+                "timestamp": _iso(time.time()),
+                "author": {"name": "Octo Cat", "email": "octocat@github.com"},
+                "committer": {"name": "GitHub", "email": "noreply@github.com"},
+            },
+        },
+        "repository": repo.repo_object(),
+        "organization": {"login": repo.owner, "id": repo.id + 1},
+        "installation": installation_object(repo.installation),
+        "sender": sender(),
+    }
+    if reason is not None:
+        payload["reason"] = reason
+    return payload
+
+
 def installation_event(installation: int, repos: list[Repo], action: str = "created") -> Json:
     return {
         "action": action,
@@ -1274,6 +1429,7 @@ def serve_subprocess(
         GUARDIAN_RETRY_BACKOFF="0.01",
         GUARDIAN_POLL_INTERVAL="0.05",
         GUARDIAN_RECONCILE_LIMIT="0",
+        GUARDIAN_REDELIVER_INTERVAL="0",
         GUARDIAN_LOG_LEVEL="WARNING",
     )
     environment.update(variables)
@@ -1384,6 +1540,7 @@ class AppEnv:
             "retry_backoff": 0.01,
             "poll_interval": 0.05,
             "reconcile_limit": 0,
+            "redeliver_interval": 0.0,
             "log_level": "WARNING",
         }
         values.update(settings)

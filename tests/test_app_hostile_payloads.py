@@ -32,7 +32,7 @@ from tests.fake_github import (
 BAD_PY = b"import optimization_engine.core\n"
 #: The only paths the App has any business asking the fake GitHub for here.
 PLAIN_PATH = re.compile(
-    r"^/(repos/acme/atomizer/[A-Za-z0-9/_.-]+|installation/repositories|app/installations/1/access_tokens)$"
+    r"^/(repos/acme/atomizer/[A-Za-z0-9/_.-]+|installation/repositories|app/installations(?:/1/access_tokens)?)$"
 )
 
 

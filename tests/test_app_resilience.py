@@ -3,6 +3,7 @@ a killed process, and the start-up reconcile. Real HTTP both ways."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from collections.abc import Iterator
@@ -294,10 +295,12 @@ def test_a_job_killed_between_annotation_batches_sends_each_annotation_once(tmp_
 
 
 def test_on_start_up_open_prs_without_a_completed_check_are_evaluated(tmp_path: Path) -> None:
-    with AppEnv(str(tmp_path / "app.sqlite3"), reconcile_limit=10) as env:
+    # Started once the repository exists (GitHub lists its installation from then on).
+    with AppEnv(str(tmp_path / "app.sqlite3"), serve=False) as env:
         repo, base, head1 = env.repo_with_pr({"src/one.py": BAD_PY}, number=1)
         head2 = repo.commit({".gitignore": b"x\n", "src/two.py": BAD_PY})
         repo.open_pr(2, base, head2)
+        env.start_app()
         env.deliver("installation", installation_event(1, [repo]))
         # PR 2 was checked before the App went down; PR 1's webhook was lost.
         repo.check_runs.append(
@@ -313,6 +316,7 @@ def test_on_start_up_open_prs_without_a_completed_check_are_evaluated(tmp_path: 
             }
         )
         env.stop_app()
+        env.settings = dataclasses.replace(env.settings, reconcile_limit=10)
         env.start_app()
         run = env.wait_completed(repo, head1)
         assert run["conclusion"] == "failure"

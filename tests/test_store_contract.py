@@ -1,8 +1,8 @@
 """The store's contract: what every implementation of ``guardian_app.store.Store`` keeps.
 
-Each test runs against every implementation in ``IMPLEMENTATIONS``: today
-the SQLite store; a PostgreSQL store shared by several App instances is one
-more entry (a factory taking the test's directory and clock). Besides the
+Each test runs against every implementation in ``IMPLEMENTATIONS``: the
+SQLite store, and the PostgreSQL store several App instances share, on a
+real server (``tests/pg.py``: a fresh database per test). Besides the
 interface the App uses, an implementation gives tests and operators
 ``jobs()``: every job kept, oldest first, as dicts with at least ``id``,
 ``pr``, ``base_ref``, ``state`` (``queued``, ``running``, ``done``,
@@ -29,11 +29,18 @@ class Inspectable(Store, Protocol):
     def jobs(self) -> list[dict[str, object]]: ...
 
 
-def _sqlite(directory: Path, clock: Callable[[], float]) -> Inspectable:
+def _sqlite(request: pytest.FixtureRequest, directory: Path, clock: Callable[[], float]) -> Inspectable:
     return SqliteStore(str(directory / "store.sqlite3"), clock=clock)
 
 
-IMPLEMENTATIONS = [pytest.param(_sqlite, id="sqlite")]
+def _postgres(request: pytest.FixtureRequest, directory: Path, clock: Callable[[], float]) -> Inspectable:
+    from guardian_app.store.postgres import PostgresStore
+
+    url: str = request.getfixturevalue("pg_url")
+    return PostgresStore(url, clock=clock)
+
+
+IMPLEMENTATIONS = [pytest.param(_sqlite, id="sqlite"), pytest.param(_postgres, id="postgres")]
 
 
 class Clock:
@@ -51,7 +58,7 @@ def clock() -> Clock:
 
 @pytest.fixture(params=IMPLEMENTATIONS)
 def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Iterator[Inspectable]:
-    opened: Inspectable = request.param(tmp_path, clock)
+    opened: Inspectable = request.param(request, tmp_path, clock)
     try:
         yield opened
     finally:
@@ -336,3 +343,31 @@ def test_housekeeping_keeps_what_is_recent_or_unfinished(store: Inspectable, clo
     clock.now += 3601  # the next pruning round: the job finished an hour ago
     store.housekeeping()
     assert len(store.jobs()) == 2
+
+
+# -- delivery ids and one-at-a-time work ------------------------------------------------------------
+
+
+def test_recorded_deliveries_names_the_ids_seen(store: Inspectable) -> None:
+    store.record("seen-1", "pull_request", [JobSpec(REPO, 1, SHA, pr=1)])
+    store.record("seen-2", "check_suite", [])
+    assert store.recorded_deliveries(["seen-1", "seen-2", "never"]) == {"seen-1", "seen-2"}
+    assert store.recorded_deliveries([]) == set()
+
+
+def test_a_singleton_can_be_started_and_released(store: Inspectable) -> None:
+    assert store.try_singleton("reconcile", 0.0)
+    store.release_singleton("reconcile")
+    assert store.try_singleton("reconcile", 0.0)
+    store.release_singleton("reconcile")
+    store.release_singleton("never-started")  # harmless
+    assert store.instances_seen() >= 1
+
+
+def test_cancel_waiting_ends_only_waiting_jobs_without_a_pr_or_check_run(store: Inspectable) -> None:
+    store.record("d1", "merge_group", [JobSpec(REPO, 1, SHA)])
+    store.record("d2", "pull_request", [JobSpec(REPO, 1, OTHER_SHA, pr=3)])
+    assert store.cancel_waiting(REPO, OTHER_SHA, "destroyed") == 0
+    assert store.cancel_waiting(REPO, SHA, "merge group destroyed") == 1
+    assert {j["state"] for j in store.jobs() if j["head_sha"] == SHA} == {"skipped"}
+    assert store.depth() == 1

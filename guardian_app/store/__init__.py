@@ -47,6 +47,9 @@ Semantics every implementation keeps:
   ``claim`` gave. ``done(evaluated=False)`` ends a job that had nothing to
   evaluate (no open pull request, closed, superseded): a later
   ``only_if_new`` request for that head is not taken for a repeat.
+  ``cancel_waiting`` ends, as ``done(evaluated=False)`` would, the jobs
+  of a head that wait without a pull request and never started (no check
+  run yet): a merge group GitHub destroyed. It returns how many.
   ``depth`` counts waiting and running jobs; ``next_due`` is the earliest
   time a waiting job may be claimed.
 - ``head_prs`` are the pull requests any job kept had for a head;
@@ -59,7 +62,16 @@ Semantics every implementation keeps:
   is the (comment id, body hash) of a pull request's sticky comment.
 - ``housekeeping`` may run while other calls are under way (the App runs it
   apart from them, so upkeep never delays an acknowledgement); it drops
-  delivery ids and finished jobs past ``RETENTION_SECONDS``.
+  delivery ids and finished jobs past ``RETENTION_SECONDS``. A shared store
+  also takes back there the jobs whose lease ran out.
+- ``recorded_deliveries`` says which of some delivery ids were recorded
+  (the redelivery round asks GitHub again only for the others).
+- ``try_singleton(name, min_interval)`` starts work that one instance at a
+  time does (the reconcile, the redelivery round): False while another
+  instance does it, or when it ended less than ``min_interval`` seconds
+  ago; ``release_singleton`` ends it. One process owns a SQLite store, so
+  there it is always True. ``instances_seen`` counts the live instances
+  (heartbeats); 1 for SQLite.
 
 Every method is synchronous and may block (disk, network, a lock held by
 another process): async code calls a store through ``AsyncStore``.
@@ -71,6 +83,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import functools
+import time
 from typing import Protocol, TypeVar
 
 TYPE_CHECKING = False
@@ -127,6 +140,7 @@ class Store(Protocol):
     def done(self, job_id: int, *, evaluated: bool = True) -> None: ...
     def retry(self, job_id: int, not_before: float, error: str) -> None: ...
     def fail(self, job_id: int, error: str) -> None: ...
+    def cancel_waiting(self, repo: str, head_sha: str, error: str) -> int: ...
     def recover(self) -> int: ...
     def depth(self) -> int: ...
     def next_due(self) -> float | None: ...
@@ -144,6 +158,11 @@ class Store(Protocol):
     def comment(self, repo: str, pr: int) -> tuple[int, str] | None: ...
     def remember_comment(self, repo: str, pr: int, comment_id: int, body_hash: str) -> None: ...
     def forget_comment(self, repo: str, pr: int) -> None: ...
+    # -- delivery ids, instances, one-at-a-time work ---------------------------------
+    def recorded_deliveries(self, ids: Sequence[str]) -> set[str]: ...
+    def try_singleton(self, name: str, min_interval: float) -> bool: ...
+    def release_singleton(self, name: str) -> None: ...
+    def instances_seen(self) -> int: ...
     def close(self) -> None: ...
 
 
@@ -158,15 +177,38 @@ class AsyncStore:
     calls run in the order they were made; and the default pool is where
     the evaluations' pickling runs, which an acknowledgement must not wait
     behind. ``housekeeping`` runs on a thread of its own (it has its own
-    connection), so a checkpoint never holds up a delivery.
+    connection), so a checkpoint never holds up a delivery. A store whose
+    calls may run at once (a ``threads`` attribute above 1: PostgreSQL,
+    a connection per call) gets that many threads; each caller still awaits
+    its own calls one after another.
+
+    ``observe(seconds, call)``, if given, is told how long each call took
+    (the store latency metric).
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, observe: Callable[[float, str], None] | None = None) -> None:
         self.store = store
-        self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardian-store")
+        self.observe = observe
+        threads = getattr(store, "threads", 1)
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=threads if isinstance(threads, int) and threads > 0 else 1,
+            thread_name_prefix="guardian-store",
+        )
 
     async def _run(self, call: Callable[[], _T]) -> _T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+        if self.observe is None:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+        observe = self.observe
+        name = getattr(getattr(call, "func", call), "__name__", "call")
+
+        def timed() -> _T:
+            started = time.perf_counter()
+            try:
+                return call()
+            finally:
+                observe(time.perf_counter() - started, name)
+
+        return await asyncio.get_running_loop().run_in_executor(self._thread, timed)
 
     async def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded:
         return await self._run(functools.partial(self.store.record, delivery, event, specs))
@@ -191,6 +233,9 @@ class AsyncStore:
 
     async def fail(self, job_id: int, error: str) -> None:
         await self._run(functools.partial(self.store.fail, job_id, error))
+
+    async def cancel_waiting(self, repo: str, head_sha: str, error: str) -> int:
+        return await self._run(functools.partial(self.store.cancel_waiting, repo, head_sha, error))
 
     async def recover(self) -> int:
         return await self._run(self.store.recover)
@@ -230,6 +275,19 @@ class AsyncStore:
 
     async def forget_comment(self, repo: str, pr: int) -> None:
         await self._run(functools.partial(self.store.forget_comment, repo, pr))
+
+    async def recorded_deliveries(self, ids: Sequence[str]) -> set[str]:
+        return await self._run(functools.partial(self.store.recorded_deliveries, list(ids)))
+
+    async def try_singleton(self, name: str, min_interval: float) -> bool:
+        # Not on the store's threads: the work it starts spans many calls.
+        return await asyncio.to_thread(self.store.try_singleton, name, min_interval)
+
+    async def release_singleton(self, name: str) -> None:
+        await asyncio.to_thread(self.store.release_singleton, name)
+
+    async def instances_seen(self) -> int:
+        return await self._run(self.store.instances_seen)
 
     async def close(self) -> None:
         """Close the store after every call made before (they share its thread)."""

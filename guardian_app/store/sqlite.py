@@ -350,6 +350,17 @@ class SqliteStore:
         )
 
     @_guarded
+    def cancel_waiting(self, repo: str, head_sha: str, error: str) -> int:
+        """End the head's waiting jobs without a pull request that never
+        started (a destroyed merge group); how many."""
+        cur = self.db.execute(
+            "UPDATE jobs SET state = 'skipped', error = ?, updated = ? WHERE repo = ? AND head_sha = ?"
+            " AND state = 'queued' AND pr IS NULL AND check_run_id IS NULL",
+            (error, self._now(), repo, head_sha),
+        )
+        return cur.rowcount
+
+    @_guarded
     def recover(self) -> int:
         """Every running job goes back to the queue: one process owns this
         file, so at its start-up they are all left by a process that died."""
@@ -453,6 +464,29 @@ class SqliteStore:
     @_guarded
     def forget_comment(self, repo: str, pr: int) -> None:
         self.db.execute("DELETE FROM comments WHERE repo = ? AND pr = ?", (repo, pr))
+
+    # -- delivery ids, instances, one-at-a-time work ------------------------------------------
+
+    @_guarded
+    def recorded_deliveries(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT id FROM deliveries WHERE id IN ({marks})", chunk).fetchall()
+            found.update(str(row[0]) for row in rows)
+        return found
+
+    def try_singleton(self, name: str, min_interval: float) -> bool:
+        """Always: one process owns the file."""
+        return True
+
+    def release_singleton(self, name: str) -> None:
+        pass
+
+    def instances_seen(self) -> int:
+        return 1
 
     # -- upkeep and inspection ---------------------------------------------------------------
 
