@@ -374,6 +374,8 @@ _PY_FRAGMENTS += ["\\\\srv\\share", "data", " ", "\n", "\\", "{x}", "http://h/",
 @settings(max_examples=500, deadline=None)
 # A closing quote is no string prefix: the letter before it belongs to the string.
 @example("\"r\"'\\\\srv\\share'")
+# What only a regular expression holds (an escaped parenthesis) makes a string no path.
+@example("'C:\\\\)'")
 @given(st.lists(st.sampled_from(_PY_FRAGMENTS), max_size=16).map("".join))
 def test_lexer_agrees_with_tokenize_on_code_that_tokenizes(source: str) -> None:
     try:
@@ -389,7 +391,7 @@ def test_lexer_agrees_with_tokenize_on_code_that_tokenizes(source: str) -> None:
     assert sorted(set(_python_hits(source))) == expected
 
 
-Hit = tuple[int, int, str, bool]
+Hit = tuple[int, int, str, str]
 Iterator = collections.abc.Iterator
 
 
@@ -426,6 +428,8 @@ def _tokenize_oracle(text: str) -> list[Hit]:
             body_at = quote_at + len(quote)
             body = string[body_at : max(body_at, len(string) - len(quote))]
             escape = None if "r" in prefix else pats.bytes_escape if "b" in prefix else pats.str_escape
+            if pats.regex_syntax.search(body):
+                continue  # a regular expression, not a path
             hits.extend(_token_hits(string, body, body_at, tok.start, escape))
         elif tok.type == fstring_start:
             fstring_raw.append("r" in tok.string.lower())
@@ -443,6 +447,8 @@ def _tokenize_oracle(text: str) -> list[Hit]:
             letters = pats.string_prefix.search(line, 0, col)
             raw = letters is not None and "r" in letters.group().lower()
             body = line[col + 1 :]
+            if pats.regex_syntax.search(body):
+                continue  # a regular expression, not a path
             hits.extend(_token_hits(body, body, 0, (row, col + 1), None if raw else pats.str_escape))
     return hits
 
