@@ -17,7 +17,7 @@ from typing import Protocol
 
 import pytest
 
-from guardian_app.store import RETENTION_SECONDS, JobSpec, Store
+from guardian_app.store import RETENTION_SECONDS, JobSpec, Recorded, Store
 from guardian_app.store.sqlite import SqliteStore
 
 REPO = "acme/atomizer"
@@ -371,3 +371,25 @@ def test_cancel_waiting_ends_only_waiting_jobs_without_a_pr_or_check_run(store: 
     assert store.cancel_waiting(REPO, SHA, "merge group destroyed") == 1
     assert {j["state"] for j in store.jobs() if j["head_sha"] == SHA} == {"skipped"}
     assert store.depth() == 1
+
+
+def test_sqlite_records_on_the_callers_thread_only_when_it_can_at_once(tmp_path: Path) -> None:
+    """The acknowledgement's fast path: ``record_now`` writes at once, or
+    answers None (and writes nothing) while another connection holds the
+    write lock, so the event loop never waits on it; ``record`` then waits."""
+    import sqlite3
+    import time
+
+    path = str(tmp_path / "store.sqlite3")
+    store = SqliteStore(path)
+    assert store.record_now("d1", "pull_request", [JobSpec(REPO, 1, SHA, pr=1)]) == Recorded(queued=1)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing
+    started = time.monotonic()
+    assert store.record_now("d2", "pull_request", [JobSpec(REPO, 1, OTHER_SHA, pr=2)]) is None
+    assert time.monotonic() - started < 1.0
+    other.execute("COMMIT")
+    assert store.record("d2", "pull_request", [JobSpec(REPO, 1, OTHER_SHA, pr=2)]) == Recorded(queued=1)
+    assert store.record_now("d2", "pull_request", []) == Recorded(duplicate=True)
+    other.close()
+    store.close()

@@ -100,7 +100,7 @@ def connect(path: str) -> sqlite3.Connection:
     # WAL + NORMAL: a committed transaction survives the process being killed.
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=10000")
+    db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
     # No checkpoint inside a commit: it would fsync while deliveries wait.
     # ``SqliteStore.housekeeping`` checkpoints, on a connection of its own.
     db.execute("PRAGMA wal_autocheckpoint=0")
@@ -108,6 +108,10 @@ def connect(path: str) -> sqlite3.Connection:
 
 
 _LOCK_RETRIES = 8
+#: How long (ms) a call waits for another connection's write lock; and a
+#: record tried on the event loop, which must never wait long.
+_BUSY_MS = 10_000
+_QUICK_BUSY_MS = 20
 _M = TypeVar("_M", bound=Callable[..., object])
 
 
@@ -184,6 +188,27 @@ class SqliteStore:
                     self._insert(spec, delivery, now)
                     queued += 1
         return Recorded(queued=queued, coalesced=coalesced)
+
+    def record_now(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded | None:
+        """``record`` on the caller's thread (the event loop's), when it can be
+        done at once: None when another call holds the connection, or the
+        database stays locked past ``_QUICK_BUSY_MS`` (another connection
+        writing); the caller then asks ``record`` on the store's thread. A
+        delivery recorded here costs no thread hand-off: the acknowledgement."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            self.db.execute(f"PRAGMA busy_timeout={_QUICK_BUSY_MS}")
+            try:
+                return SqliteStore.record.__wrapped__(self, delivery, event, specs)  # type: ignore[attr-defined, no-any-return]
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    return None  # nothing was written: the transaction rolled back
+                raise
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        finally:
+            self._lock.release()
 
     def _join_waiting(self, spec: JobSpec, now: float) -> bool:
         """Fill the request into a job waiting for it, if there is one."""
