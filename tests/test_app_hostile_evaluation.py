@@ -89,6 +89,8 @@ def test_an_evaluation_past_its_deadline_is_stopped_reported_and_not_retried(tmp
         assert "GUARDIAN_EVALUATION_TIMEOUT" in summary and "Re-run" in summary
         assert run["annotations"] == []
         # The commit status says so too: a rule requiring the ``guardian`` status does not wait for ever.
+        # The status follows the check run: wait for it rather than race it.
+        wait_for(lambda: any(s["sha"] == head for s in repo.statuses))
         status = next(s for s in repo.statuses if s["sha"] == head)
         assert (status["context"], status["state"]) == ("guardian", "failure")
         assert "stopped the evaluation after 2 s" in str(status["description"])
