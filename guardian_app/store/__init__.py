@@ -130,6 +130,25 @@ class Recorded:
     coalesced: int = 0
 
 
+def job_row(spec: JobSpec, delivery: str, now: float) -> tuple[object, ...]:
+    """A new waiting job's columns, in the order every store's ``jobs`` table
+    takes them: (repo, installation, head_sha, pr, base_sha, base_ref,
+    changed_files, reason, delivery, created, updated)."""
+    return (
+        spec.repo,
+        spec.installation,
+        spec.head_sha,
+        spec.pr,
+        spec.base_sha,
+        spec.base_ref,
+        spec.changed_files,
+        spec.reason,
+        delivery,
+        now,
+        now,
+    )
+
+
 class Store(Protocol):
     """What the App needs of a store; the module docstring says what each call keeps."""
 

@@ -57,7 +57,7 @@ import psycopg.errors
 
 from guardian_app import logs
 from guardian_app.settings import redact_url, url_password
-from guardian_app.store import RETENTION_SECONDS, Job, Recorded
+from guardian_app.store import RETENTION_SECONDS, Job, Recorded, job_row
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -405,19 +405,7 @@ class PostgresStore:
         conn.execute(
             "INSERT INTO guardian.jobs (repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason,"
             " delivery, state, created, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'queued', %s, %s)",
-            (
-                spec.repo,
-                spec.installation,
-                spec.head_sha,
-                spec.pr,
-                spec.base_sha,
-                spec.base_ref,
-                spec.changed_files,
-                spec.reason,
-                delivery,
-                now,
-                now,
-            ),
+            job_row(spec, delivery, now),
         )
 
     def _evaluated(self, conn: psycopg.Connection[Any], repo: str, head_sha: str, pr: int | None) -> bool:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from guardian_app.store import RETENTION_SECONDS, Job, Recorded
+from guardian_app.store import RETENTION_SECONDS, Job, Recorded, job_row
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -238,19 +238,7 @@ class SqliteStore:
         self.db.execute(
             "INSERT INTO jobs (repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason,"
             " delivery, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-            (
-                spec.repo,
-                spec.installation,
-                spec.head_sha,
-                spec.pr,
-                spec.base_sha,
-                spec.base_ref,
-                spec.changed_files,
-                spec.reason,
-                delivery,
-                now,
-                now,
-            ),
+            job_row(spec, delivery, now),
         )
 
     def _evaluated(self, repo: str, head_sha: str, pr: int | None) -> bool:
