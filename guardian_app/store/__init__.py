@@ -12,6 +12,11 @@ Semantics every implementation keeps:
 - ``record`` is atomic: the delivery id is remembered and the jobs stored
   together, before the webhook is acknowledged. A delivery id seen before
   records nothing (GitHub redelivers on timeouts and on request).
+  ``record_many`` records deliveries that arrived together, in their
+  order, each as ``record`` would (one later in the batch sees the jobs of
+  those before it; an id twice in a batch is a duplicate the second time);
+  a store may commit them together. If it raises, none of them is
+  recorded.
 - Jobs are keyed by repository, head sha and pull request: one branch opened
   against two base branches is two pull requests with one head, each judged
   with its own base's policy. A request for a pull request joins a job
@@ -92,6 +97,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from guardian_app.settings import Settings
+
 #: Finished jobs and delivery ids are kept this long (GitHub redelivers for 3 days).
 RETENTION_SECONDS = 7 * 24 * 3600
 
@@ -121,6 +128,10 @@ class Job(JobSpec):
     check_run_id: int | None = None
     #: Annotation requests already sent to that check run (a retry resumes after them).
     batches_sent: int = 0
+
+
+#: One delivery to record: (delivery id, event name, the jobs it asks for).
+Delivery = tuple[str, str, "Sequence[JobSpec]"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +165,7 @@ class Store(Protocol):
 
     # -- the queue ----------------------------------------------------------
     def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded: ...
+    def record_many(self, batch: Sequence[Delivery]) -> list[Recorded]: ...
     def claim(self) -> Job | None: ...
     def set_check_run(self, job_id: int, check_run_id: int) -> None: ...
     def set_progress(self, job_id: int, batches_sent: int) -> None: ...
@@ -187,6 +199,20 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def open_store(settings: Settings, *, heartbeat: bool = True) -> Store:
+    """The store the settings name: PostgreSQL when ``database_url`` is set,
+    else SQLite at ``db_path``. ``heartbeat=False``: a process that claims
+    no job (the webhook's, beside its workers' process) and so is no
+    instance of its own."""
+    if settings.database_url:
+        from guardian_app.store.postgres import PostgresStore
+
+        return PostgresStore(settings.database_url, lease_seconds=settings.lease_seconds, heartbeat=heartbeat)
+    from guardian_app.store.sqlite import SqliteStore
+
+    return SqliteStore(settings.db_path)
+
+
 _T = TypeVar("_T")
 
 
@@ -201,21 +227,32 @@ def _settle(future: asyncio.Future[_T], result: _T | None, exc: BaseException | 
 
 
 class AsyncStore:
-    """A ``Store`` for async code: each call runs on the store's own thread.
+    """A ``Store`` for async code: each call runs off the event loop.
 
-    One thread, not the loop's default pool: SQLite's transactions span
-    several statements on one connection, so calls must not interleave; the
-    calls run in the order they were made; and the default pool is where
-    the evaluations' pickling runs, which an acknowledgement must not wait
-    behind. ``housekeeping`` runs on a thread of its own (it has its own
-    connection), so a checkpoint never holds up a delivery. A store whose
-    calls may run at once (a ``threads`` attribute above 1: PostgreSQL,
-    a connection per call) gets that many threads; each caller still awaits
-    its own calls one after another.
+    Deliveries have a thread of their own, the intake: an acknowledgement
+    never waits behind the workers' calls. The deliveries waiting when the
+    intake gets to them are recorded in one turn, one ``record_many``: fifty
+    deliveries at once cost one hand-off and, on PostgreSQL, one round trip
+    and one commit, not fifty. A store with ``record_now`` (SQLite) records
+    on the loop itself when it can do so at once.
+
+    Every other call runs on the store's own thread. One thread, not the
+    loop's default pool: SQLite's transactions span several statements on
+    one connection, so calls must not interleave; the calls run in the
+    order they were made; and the default pool is where the evaluations'
+    pickling runs. ``housekeeping`` runs on a thread of its own (it has its
+    own connection), so a checkpoint never holds up a delivery. A store
+    whose calls may run at once (a ``threads`` attribute above 1:
+    PostgreSQL, a connection per call) gets that many threads; each caller
+    still awaits its own calls one after another.
 
     ``observe(seconds, call)``, if given, is told how long each call took
-    (the store latency metric).
+    (the store latency metric; a turn of the intake counts as one
+    ``record``).
     """
+
+    #: Deliveries recorded in one turn of the intake, at most.
+    BATCH = 128
 
     def __init__(self, store: Store, *, observe: Callable[[float, str], None] | None = None) -> None:
         self.store = store
@@ -225,8 +262,9 @@ class AsyncStore:
         self._thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=self._threads, thread_name_prefix="guardian-store"
         )
-        # Records waiting for the store's one thread, taken in one turn (see ``record``).
-        self._records: list[tuple[Callable[[], Recorded], asyncio.Future[Recorded]]] = []
+        self._intake = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardian-intake")
+        # Deliveries waiting for the intake, taken in one turn (see ``record``).
+        self._records: list[tuple[Delivery, asyncio.Future[Recorded]]] = []
         self._records_lock = threading.Lock()
         self._draining = False
 
@@ -247,11 +285,7 @@ class AsyncStore:
 
     async def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded:
         """Record a delivery: at once on the loop where the store can
-        (``record_now``: SQLite, when nothing else holds it). Else, on a store
-        with one thread, the records waiting
-        when the thread gets to them are run in one turn, each its own
-        transaction as before: fifty deliveries at once cost one hand-off to
-        the thread, not fifty (the acknowledgement's latency)."""
+        (``record_now``), else with the others waiting, on the intake."""
         quick = getattr(self.store, "record_now", None)
         if quick is not None:
             started = time.perf_counter()
@@ -260,39 +294,47 @@ class AsyncStore:
                 if self.observe is not None:
                     self.observe(time.perf_counter() - started, "record")
                 return now
-        call = functools.partial(self.store.record, delivery, event, specs)
-        if self._threads > 1:
-            return await self._run(call)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Recorded] = loop.create_future()
         with self._records_lock:
-            self._records.append((call, future))
+            self._records.append(((delivery, event, specs), future))
             start = not self._draining
             self._draining = True
         if start:
-            loop.run_in_executor(self._thread, self._drain_records, loop)
+            loop.run_in_executor(self._intake, self._drain_records, loop)
         return await future
 
     def _drain_records(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The store's thread: every waiting record, in the order they came."""
+        """The intake thread: the waiting deliveries, in the order they came."""
         while True:
             with self._records_lock:
-                batch, self._records = self._records, []
+                batch, self._records = self._records[: self.BATCH], self._records[self.BATCH :]
                 if not batch:
                     self._draining = False
                     return
-            for call, future in batch:
-                started = time.perf_counter()
-                try:
-                    outcome: tuple[Recorded | None, BaseException | None] = (call(), None)
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                    outcome = (None, exc)
-                try:
-                    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
-                        loop.call_soon_threadsafe(_settle, future, *outcome)
-                finally:
-                    if self.observe is not None:
-                        self.observe(time.perf_counter() - started, "record")
+            started = time.perf_counter()
+            outcomes = self._record_batch([delivery for delivery, _future in batch])
+            if self.observe is not None:
+                self.observe(time.perf_counter() - started, "record")
+            for (_delivery, future), outcome in zip(batch, outcomes, strict=True):
+                with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+                    loop.call_soon_threadsafe(_settle, future, *outcome)
+
+    def _record_batch(self, batch: list[Delivery]) -> list[tuple[Recorded | None, BaseException | None]]:
+        """Each delivery's outcome. When the batch fails as a whole, each is
+        tried alone, so one delivery the store refuses fails only itself."""
+        try:
+            return [(recorded, None) for recorded in self.store.record_many(batch)]
+        except Exception as exc:  # noqa: BLE001 - handed to the callers
+            if len(batch) == 1:
+                return [(None, exc)]
+        outcomes: list[tuple[Recorded | None, BaseException | None]] = []
+        for delivery in batch:
+            try:
+                outcomes.append((self.store.record(*delivery), None))
+            except Exception as exc:  # noqa: BLE001 - handed to its caller
+                outcomes.append((None, exc))
+        return outcomes
 
     async def claim(self) -> Job | None:
         return await self._run(self.store.claim)
@@ -373,6 +415,8 @@ class AsyncStore:
     async def close(self) -> None:
         """Close the store after every call made before (they share its thread)."""
         try:
+            await asyncio.get_running_loop().run_in_executor(self._intake, lambda: None)
             await self._run(self.store.close)
         finally:
+            self._intake.shutdown(wait=False)
             self._thread.shutdown(wait=False)

@@ -6,14 +6,18 @@ and machines; this module says how PostgreSQL holds them.
 - Tables live in the schema ``guardian``; ``migrate`` brings it to
   ``SCHEMA_VERSION`` at start-up under an advisory lock, so instances
   started together migrate once, one after another.
-- ``record``: the delivery id is inserted first (``ON CONFLICT DO
-  NOTHING``: a second instance given the same id waits for the first's
-  transaction, then sees a duplicate). Each head the delivery names is
-  then locked for the transaction (an advisory lock, taken in a fixed
-  order), so two deliveries for one head join or queue one after another
-  exactly as they would on SQLite. Whatever creates a waiting job (record,
-  retry, recover, a lease taken back) takes that lock; the partial unique
-  index over waiting jobs holds it.
+- ``record_many``: the deliveries that arrived together (the App's intake
+  hands over every delivery waiting when it gets to them) are one round
+  trip and one commit, the server function ``guardian.record_deliveries``;
+  ``record`` is a batch of one. Each head a delivery names is locked for
+  the transaction (an advisory lock, every head of the batch taken in one
+  fixed order), so two deliveries for one head join or queue one after
+  another exactly as they would on SQLite; delivery ids are then inserted
+  in sorted order with ``ON CONFLICT DO NOTHING`` (a second instance given
+  the same id waits for the first's transaction, then sees a duplicate).
+  Whatever creates a waiting job (record, retry, recover, a lease taken
+  back) takes the head's lock; the partial unique index over waiting jobs
+  holds it.
 - ``claim``: a waiting job is picked with ``FOR UPDATE SKIP LOCKED`` (two
   claimers never wait for one another) and taken only with an advisory
   lock on its head and on its pull request held, after checking with those
@@ -41,6 +45,7 @@ password (``guardian_app.settings.redact_url``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import os
@@ -54,22 +59,23 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 import psycopg.errors
+from psycopg.types.json import Jsonb
 
 from guardian_app import logs
 from guardian_app.settings import redact_url, url_password
-from guardian_app.store import RETENTION_SECONDS, Job, Recorded, job_row
+from guardian_app.store import RETENTION_SECONDS, Job, Recorded
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from guardian_app.store import JobSpec
+    from guardian_app.store import Delivery, JobSpec
 
 log = logs.get("store")
 
 #: Advisory lock namespaces (the first key of the two-key form).
 _NS_MIGRATE = 7301
-_NS_RECORD = 7302
+_NS_RECORD = 7302  # also written out in migration 2 (record_deliveries)
 _NS_HEAD = 7303
 _NS_PR = 7304
 _NS_SINGLETON = 7305
@@ -150,6 +156,94 @@ CREATE TABLE guardian.singletons (
     last_run DOUBLE PRECISION NOT NULL,
     holder TEXT NOT NULL
 );
+""",
+    # Deliveries recorded in one round trip and one commit, however many
+    # arrive together (``PostgresStore.record_many``), with the rules of
+    # ``SqliteStore.record``. Locks are taken in one order by every caller:
+    # first each head the batch names (by key), then the delivery ids
+    # (sorted), so two instances recording batches cannot deadlock. The
+    # answer holds, per delivery in order, null (a duplicate) or
+    # [queued, coalesced].
+    2: """
+CREATE FUNCTION guardian.record_deliveries(p_batch JSONB, p_now DOUBLE PRECISION, p_channel TEXT)
+RETURNS JSONB LANGUAGE plpgsql AS $fn$
+DECLARE
+    item JSONB;
+    spec JSONB;
+    key INTEGER;
+    waiting BIGINT;
+    fresh TEXT[];
+    taken TEXT[] := '{}';
+    queued INTEGER;
+    coalesced INTEGER;
+    any_queued BOOLEAN := FALSE;
+    answer JSONB := '[]'::JSONB;
+BEGIN
+    FOR key IN SELECT DISTINCT (s ->> 'lock')::INTEGER AS k
+               FROM jsonb_array_elements(p_batch) AS d, jsonb_array_elements(d -> 'specs') AS s ORDER BY k LOOP
+        PERFORM pg_advisory_xact_lock(7302, key);
+    END LOOP;
+    -- A second instance given the same id waits here for the first's
+    -- transaction, then finds it recorded: a duplicate.
+    WITH inserted AS (
+        INSERT INTO guardian.deliveries (id, event, received)
+            SELECT d ->> 'delivery', d ->> 'event', p_now FROM jsonb_array_elements(p_batch) AS d
+            ORDER BY d ->> 'delivery'
+            ON CONFLICT (id) DO NOTHING RETURNING id
+    ) SELECT COALESCE(array_agg(id), '{}') INTO fresh FROM inserted;
+    FOR item IN SELECT value FROM jsonb_array_elements(p_batch) LOOP
+        IF NOT (item ->> 'delivery') = ANY(fresh) OR (item ->> 'delivery') = ANY(taken) THEN
+            answer := answer || 'null'::JSONB;
+            CONTINUE;
+        END IF;
+        taken := taken || (item ->> 'delivery');
+        queued := 0;
+        coalesced := 0;
+        FOR spec IN SELECT value FROM jsonb_array_elements(item -> 'specs') LOOP
+            -- Fill the request into a job waiting for it: this pull request's
+            -- own waiting job first, else one that does not know its pull request yet.
+            SELECT id INTO waiting FROM guardian.jobs
+                WHERE repo = spec ->> 'repo' AND head_sha = spec ->> 'head_sha' AND state = 'queued'
+                  AND (spec -> 'pr' = 'null'::JSONB OR pr = (spec ->> 'pr')::BIGINT OR pr IS NULL)
+                ORDER BY CASE WHEN spec -> 'pr' = 'null'::JSONB THEN FALSE ELSE pr IS NULL END, id
+                LIMIT 1 FOR UPDATE;
+            IF waiting IS NOT NULL THEN
+                UPDATE guardian.jobs SET pr = COALESCE((spec ->> 'pr')::BIGINT, pr),
+                    base_sha = COALESCE(spec ->> 'base_sha', base_sha),
+                    base_ref = COALESCE(spec ->> 'base_ref', base_ref),
+                    changed_files = COALESCE((spec ->> 'changed_files')::INTEGER, changed_files),
+                    installation = (spec ->> 'installation')::BIGINT, updated = p_now
+                    WHERE id = waiting;
+                coalesced := coalesced + 1;
+            ELSIF (spec ->> 'only_if_new')::BOOLEAN AND EXISTS (
+                -- Evaluated (for this pull request, when known), or being evaluated for one.
+                SELECT 1 FROM guardian.jobs
+                    WHERE repo = spec ->> 'repo' AND head_sha = spec ->> 'head_sha' AND CASE
+                        WHEN spec -> 'pr' = 'null'::JSONB THEN state = 'done' OR (state = 'running' AND pr IS NOT NULL)
+                        ELSE (pr = (spec ->> 'pr')::BIGINT OR (pr IS NULL AND state = 'done'))
+                             AND state IN ('done', 'running')
+                    END
+            ) THEN
+                coalesced := coalesced + 1;
+            ELSE
+                INSERT INTO guardian.jobs (repo, installation, head_sha, pr, base_sha, base_ref, changed_files,
+                                           reason, delivery, state, created, updated)
+                    VALUES (spec ->> 'repo', (spec ->> 'installation')::BIGINT, spec ->> 'head_sha',
+                            (spec ->> 'pr')::BIGINT, spec ->> 'base_sha', spec ->> 'base_ref',
+                            (spec ->> 'changed_files')::INTEGER, spec ->> 'reason', item ->> 'delivery',
+                            'queued', p_now, p_now);
+                queued := queued + 1;
+            END IF;
+        END LOOP;
+        any_queued := any_queued OR queued > 0;
+        answer := answer || jsonb_build_array(jsonb_build_array(queued, coalesced));
+    END LOOP;
+    IF any_queued THEN
+        PERFORM pg_notify(p_channel, '');
+    END IF;
+    RETURN answer;
+END
+$fn$;
 """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
@@ -282,7 +376,11 @@ class PostgresStore:
         clock: Callable[[], float] = time.time,
         lease_seconds: float = 30.0,
         pool_size: int | None = None,
+        heartbeat: bool = True,
     ) -> None:
+        """``heartbeat=False``: a store that claims no job and is no instance
+        of its own (the webhook process beside its workers' process, which
+        holds the leases and writes the heartbeat)."""
         self.url = url
         self.shown = redact_url(url)
         self._password = url_password(url)
@@ -298,9 +396,27 @@ class PostgresStore:
         self._singletons: dict[str, psycopg.Connection[Any]] = {}
         self._threads: list[threading.Thread] = []
         self.migrate()
-        self._heartbeat_once()
+        if heartbeat:
+            self._heartbeat_once()
         self.prune()
-        self._start_thread(self._heartbeat_loop, "guardian-store-heartbeat")
+        self._warm_up()
+        if heartbeat:
+            self._start_thread(self._heartbeat_loop, "guardian-store-heartbeat")
+
+    #: Connections opened at start-up, each with the record function loaded.
+    _WARM = 2
+
+    def _warm_up(self) -> None:
+        """Open a few connections and load the record function on each, so the
+        first deliveries wait for neither a connection (its authentication)
+        nor the function's compilation."""
+        conns = [self._pool.get() for _ in range(self._WARM)]
+        try:
+            for conn in conns:
+                conn.execute("SELECT guardian.record_deliveries('[]'::JSONB, 0, %s)", (CHANNEL,))
+        finally:
+            for conn in conns:
+                self._pool.put(conn)
 
     def _scrub(self, text: str) -> str:
         text = text.replace(self.url, self.shown)
@@ -354,74 +470,32 @@ class PostgresStore:
     def _notify(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(f"NOTIFY {CHANNEL}")
 
+    def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded:
+        return self.record_many([(delivery, event, specs)])[0]
+
     @_with_connection
-    def record(self, conn: psycopg.Connection[Any], delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded:
-        now = self._now()
-        queued = coalesced = 0
-        with conn.transaction():
-            cur = conn.execute(
-                "INSERT INTO guardian.deliveries (id, event, received) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                (delivery, event, now),
-            )
-            if cur.rowcount == 0:
-                return Recorded(duplicate=True)
-            self._lock_heads(conn, [(spec.repo, spec.head_sha) for spec in specs])
-            for spec in specs:
-                if self._join_waiting(conn, spec, now) or (
-                    spec.only_if_new and self._evaluated(conn, spec.repo, spec.head_sha, spec.pr)
-                ):
-                    coalesced += 1
-                else:
-                    self._insert(conn, spec, delivery, now)
-                    queued += 1
-            if queued:
-                self._notify(conn)
-        return Recorded(queued=queued, coalesced=coalesced)
-
-    def _join_waiting(self, conn: psycopg.Connection[Any], spec: JobSpec, now: float) -> bool:
-        if spec.pr is None:
-            row = conn.execute(
-                "SELECT id FROM guardian.jobs WHERE repo = %s AND head_sha = %s AND state = 'queued'"
-                " ORDER BY id LIMIT 1 FOR UPDATE",
-                (spec.repo, spec.head_sha),
-            ).fetchone()
-        else:
-            row = conn.execute(
-                "SELECT id FROM guardian.jobs WHERE repo = %s AND head_sha = %s AND state = 'queued'"
-                " AND (pr = %s OR pr IS NULL) ORDER BY pr IS NULL, id LIMIT 1 FOR UPDATE",
-                (spec.repo, spec.head_sha, spec.pr),
-            ).fetchone()
-        if row is None:
-            return False
-        conn.execute(
-            "UPDATE guardian.jobs SET pr = COALESCE(%s, pr), base_sha = COALESCE(%s, base_sha),"
-            " base_ref = COALESCE(%s, base_ref), changed_files = COALESCE(%s, changed_files),"
-            " installation = %s, updated = %s WHERE id = %s",
-            (spec.pr, spec.base_sha, spec.base_ref, spec.changed_files, spec.installation, now, row[0]),
-        )
-        return True
-
-    def _insert(self, conn: psycopg.Connection[Any], spec: JobSpec, delivery: str, now: float) -> None:
-        conn.execute(
-            "INSERT INTO guardian.jobs (repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason,"
-            " delivery, state, created, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'queued', %s, %s)",
-            job_row(spec, delivery, now),
-        )
-
-    def _evaluated(self, conn: psycopg.Connection[Any], repo: str, head_sha: str, pr: int | None) -> bool:
-        if pr is None:
-            row = conn.execute(
-                "SELECT 1 FROM guardian.jobs WHERE repo = %s AND head_sha = %s"
-                " AND (state = 'done' OR (state = 'running' AND pr IS NOT NULL)) LIMIT 1",
-                (repo, head_sha),
-            ).fetchone()
-        else:
-            row = conn.execute(
-                "SELECT 1 FROM guardian.jobs WHERE repo = %s AND head_sha = %s"
-                " AND (pr = %s OR (pr IS NULL AND state = 'done')) AND state IN ('done', 'running') LIMIT 1",
-                (repo, head_sha, pr),
-            ).fetchone()
-        return row is not None
+    def record_many(self, conn: psycopg.Connection[Any], batch: Sequence[Delivery]) -> list[Recorded]:
+        """Deliveries that arrived together, in one round trip and one commit
+        (``guardian.record_deliveries``, migration 2): each recorded as
+        ``record`` would, in order, so a later one's base wins."""
+        items = [
+            {
+                "delivery": delivery,
+                "event": event,
+                "specs": [{**dataclasses.asdict(spec), "lock": lock_key(spec.repo, spec.head_sha)} for spec in specs],
+            }
+            for delivery, event, specs in batch
+        ]
+        row = conn.execute(
+            "SELECT guardian.record_deliveries(%s, %s, %s)", (Jsonb(items), self._now(), CHANNEL)
+        ).fetchone()
+        answers = row[0] if row else None
+        if not isinstance(answers, list) or len(answers) != len(batch):
+            raise StoreError(f"guardian.record_deliveries answered {answers!r} for {len(batch)} deliveries")
+        return [
+            Recorded(duplicate=True) if counts is None else Recorded(queued=int(counts[0]), coalesced=int(counts[1]))
+            for counts in answers
+        ]
 
     #: Waiting jobs looked at per claim before giving up for now (each one blocked by a concurrent claimer).
     _CANDIDATES = 16

@@ -3,7 +3,8 @@
 Jobs and delivery ids (the queue), installations and their repositories
 (for the start-up reconcile), and each pull request's sticky comment id and
 body hash (which spare a listing of its comments, and an unchanged body
-from being sent again) live in one file with one connection. The semantics
+from being sent again) live in one file. Deliveries are recorded on a
+connection of their own; every other call shares a second. The semantics
 are those of ``guardian_app.store``; this module only says how SQLite keeps them.
 """
 
@@ -23,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from guardian_app.store import JobSpec
+    from guardian_app.store import Delivery, JobSpec
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -115,29 +116,38 @@ _QUICK_BUSY_MS = 20
 _M = TypeVar("_M", bound=Callable[..., object])
 
 
+_T = TypeVar("_T")
+
+
+def _again_while_locked(call: Callable[[], _T]) -> _T:
+    """``call()``, run again (with a growing pause) when SQLite answers
+    "database is locked" at once. Each call is one statement or one
+    transaction, so a failed attempt changed nothing."""
+    for attempt in range(_LOCK_RETRIES):
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _LOCK_RETRIES - 1:
+                raise
+            time.sleep(0.005 * (1 << attempt))
+    raise AssertionError("unreachable")
+
+
 def _guarded(method: _M) -> _M:
     """One call at a time on the store's connection, run again when SQLite
     answers "database is locked" at once.
 
     A transaction here is several statements on one connection: calls from
     two threads (the App's store thread, an operator's or a test's) must not
-    interleave. With several connections on one WAL file (the housekeeping
-    connection, another process), a write can meet a lock that the busy
-    timeout does not wait for; giving up would leave a job marked running
-    until the next process. Each call is one statement or one transaction,
-    so a failed attempt changed nothing and running it again is safe."""
+    interleave. With several connections on one WAL file (the intake and
+    housekeeping connections, another process), a write can meet a lock that
+    the busy timeout does not wait for; giving up would leave a job marked
+    running until the next process."""
 
     @functools.wraps(method)
     def guarded(self: SqliteStore, *args: object, **kwargs: object) -> object:
         with self._lock:
-            for attempt in range(_LOCK_RETRIES):
-                try:
-                    return method(self, *args, **kwargs)
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == _LOCK_RETRIES - 1:
-                        raise
-                    time.sleep(0.005 * (1 << attempt))
-        raise AssertionError("unreachable")
+            return _again_while_locked(lambda: method(self, *args, **kwargs))
 
     return guarded  # type: ignore[return-value]
 
@@ -151,6 +161,11 @@ class SqliteStore:
         self.db = connect(path)
         self.db.executescript(_SCHEMA)
         self._migrate()
+        # Deliveries are recorded on a connection of their own, so an
+        # acknowledgement never waits for the workers' calls on ``db``; the
+        # two meet only at SQLite's write lock, each transaction held briefly.
+        self._intake_lock = threading.Lock()
+        self.intake = connect(path)
         self._clock = clock
         self._pruned = 0.0
         self.prune()
@@ -169,96 +184,39 @@ class SqliteStore:
 
     # -- the queue ----------------------------------------------------------------
 
-    @_guarded
     def record(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded:
-        now = self._now()
-        queued = coalesced = 0
-        with self._transaction():
-            cur = self.db.execute(
-                "INSERT OR IGNORE INTO deliveries (id, event, received) VALUES (?, ?, ?)", (delivery, event, now)
-            )
-            if cur.rowcount == 0:
-                return Recorded(duplicate=True)
-            for spec in specs:
-                if self._join_waiting(spec, now) or (
-                    spec.only_if_new and self._evaluated(spec.repo, spec.head_sha, spec.pr)
-                ):
-                    coalesced += 1
-                else:
-                    self._insert(spec, delivery, now)
-                    queued += 1
-        return Recorded(queued=queued, coalesced=coalesced)
+        return self.record_many([(delivery, event, specs)])[0]
+
+    def record_many(self, batch: Sequence[Delivery]) -> list[Recorded]:
+        """The deliveries in one transaction, on the intake connection."""
+        with self._intake_lock:
+            return _again_while_locked(lambda: self._record_many(self.intake, batch))
 
     def record_now(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded | None:
         """``record`` on the caller's thread (the event loop's), when it can be
-        done at once: None when another call holds the connection, or the
-        database stays locked past ``_QUICK_BUSY_MS`` (another connection
-        writing); the caller then asks ``record`` on the store's thread. A
-        delivery recorded here costs no thread hand-off: the acknowledgement."""
-        if not self._lock.acquire(blocking=False):
+        done at once: None when another record holds the intake connection, or
+        the database stays locked past ``_QUICK_BUSY_MS`` (another connection
+        writing); the caller then hands it to the intake thread. A delivery
+        recorded here costs no thread hand-off: the acknowledgement."""
+        if not self._intake_lock.acquire(blocking=False):
             return None
         try:
-            self.db.execute(f"PRAGMA busy_timeout={_QUICK_BUSY_MS}")
+            self.intake.execute(f"PRAGMA busy_timeout={_QUICK_BUSY_MS}")
             try:
-                return SqliteStore.record.__wrapped__(self, delivery, event, specs)  # type: ignore[attr-defined, no-any-return]
+                return self._record_many(self.intake, [(delivery, event, specs)])[0]
             except sqlite3.OperationalError as exc:
                 if "locked" in str(exc) or "busy" in str(exc):
                     return None  # nothing was written: the transaction rolled back
                 raise
             finally:
-                self.db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+                self.intake.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         finally:
-            self._lock.release()
+            self._intake_lock.release()
 
-    def _join_waiting(self, spec: JobSpec, now: float) -> bool:
-        """Fill the request into a job waiting for it, if there is one."""
-        if spec.pr is None:
-            row = self.db.execute(
-                "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued' ORDER BY id LIMIT 1",
-                (spec.repo, spec.head_sha),
-            ).fetchone()
-        else:
-            # This pull request's own waiting job first, else one that does not know its PR yet.
-            row = self.db.execute(
-                "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued'"
-                " AND (pr = ? OR pr IS NULL) ORDER BY pr IS NULL, id LIMIT 1",
-                (spec.repo, spec.head_sha, spec.pr),
-            ).fetchone()
-        if row is None:
-            return False
-        self.db.execute(
-            "UPDATE jobs SET pr = COALESCE(?, pr), base_sha = COALESCE(?, base_sha),"
-            " base_ref = COALESCE(?, base_ref), changed_files = COALESCE(?, changed_files),"
-            " installation = ?, updated = ? WHERE id = ?",
-            (spec.pr, spec.base_sha, spec.base_ref, spec.changed_files, spec.installation, now, row[0]),
-        )
-        return True
-
-    def _insert(self, spec: JobSpec, delivery: str, now: float) -> None:
-        self.db.execute(
-            "INSERT INTO jobs (repo, installation, head_sha, pr, base_sha, base_ref, changed_files, reason,"
-            " delivery, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-            job_row(spec, delivery, now),
-        )
-
-    def _evaluated(self, repo: str, head_sha: str, pr: int | None) -> bool:
-        """Was this head evaluated (for this pull request, when known), or is
-        it being evaluated for it (for a known pull request, when not)?"""
-        if pr is None:
-            row = self.db.execute(
-                "SELECT 1 FROM jobs WHERE repo = ? AND head_sha = ?"
-                " AND (state = 'done' OR (state = 'running' AND pr IS NOT NULL)) LIMIT 1",
-                (repo, head_sha),
-            ).fetchone()
-        else:
-            # A finished job without a PR number comes from a database made before jobs
-            # recorded the pull request they found: it evaluated the head for some PR.
-            row = self.db.execute(
-                "SELECT 1 FROM jobs WHERE repo = ? AND head_sha = ?"
-                " AND (pr = ? OR (pr IS NULL AND state = 'done')) AND state IN ('done', 'running') LIMIT 1",
-                (repo, head_sha, pr),
-            ).fetchone()
-        return row is not None
+    def _record_many(self, db: sqlite3.Connection, batch: Sequence[Delivery]) -> list[Recorded]:
+        now = self._now()
+        with _Transaction(db):
+            return [_record(db, delivery, event, specs, now) for delivery, event, specs in batch]
 
     @_guarded
     def claim(self) -> Job | None:
@@ -540,10 +498,76 @@ class SqliteStore:
 
     @_guarded
     def close(self) -> None:
+        with self._intake_lock:
+            self.intake.close()
         self.db.close()
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
+
+
+def _record(db: sqlite3.Connection, delivery: str, event: str, specs: Sequence[JobSpec], now: float) -> Recorded:
+    """One delivery, inside the caller's transaction."""
+    cur = db.execute("INSERT OR IGNORE INTO deliveries (id, event, received) VALUES (?, ?, ?)", (delivery, event, now))
+    if cur.rowcount == 0:
+        return Recorded(duplicate=True)
+    queued = coalesced = 0
+    for spec in specs:
+        if _join_waiting(db, spec, now) or (spec.only_if_new and _evaluated(db, spec.repo, spec.head_sha, spec.pr)):
+            coalesced += 1
+        else:
+            db.execute(
+                "INSERT INTO jobs (repo, installation, head_sha, pr, base_sha, base_ref, changed_files,"
+                " reason, delivery, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                job_row(spec, delivery, now),
+            )
+            queued += 1
+    return Recorded(queued=queued, coalesced=coalesced)
+
+
+def _join_waiting(db: sqlite3.Connection, spec: JobSpec, now: float) -> bool:
+    """Fill the request into a job waiting for it, if there is one."""
+    if spec.pr is None:
+        row = db.execute(
+            "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued' ORDER BY id LIMIT 1",
+            (spec.repo, spec.head_sha),
+        ).fetchone()
+    else:
+        # This pull request's own waiting job first, else one that does not know its PR yet.
+        row = db.execute(
+            "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND state = 'queued'"
+            " AND (pr = ? OR pr IS NULL) ORDER BY pr IS NULL, id LIMIT 1",
+            (spec.repo, spec.head_sha, spec.pr),
+        ).fetchone()
+    if row is None:
+        return False
+    db.execute(
+        "UPDATE jobs SET pr = COALESCE(?, pr), base_sha = COALESCE(?, base_sha),"
+        " base_ref = COALESCE(?, base_ref), changed_files = COALESCE(?, changed_files),"
+        " installation = ?, updated = ? WHERE id = ?",
+        (spec.pr, spec.base_sha, spec.base_ref, spec.changed_files, spec.installation, now, row[0]),
+    )
+    return True
+
+
+def _evaluated(db: sqlite3.Connection, repo: str, head_sha: str, pr: int | None) -> bool:
+    """Was this head evaluated (for this pull request, when known), or is
+    it being evaluated for it (for a known pull request, when not)?"""
+    if pr is None:
+        row = db.execute(
+            "SELECT 1 FROM jobs WHERE repo = ? AND head_sha = ?"
+            " AND (state = 'done' OR (state = 'running' AND pr IS NOT NULL)) LIMIT 1",
+            (repo, head_sha),
+        ).fetchone()
+    else:
+        # A finished job without a PR number comes from a database made before jobs
+        # recorded the pull request they found: it evaluated the head for some PR.
+        row = db.execute(
+            "SELECT 1 FROM jobs WHERE repo = ? AND head_sha = ?"
+            " AND (pr = ? OR (pr IS NULL AND state = 'done')) AND state IN ('done', 'running') LIMIT 1",
+            (repo, head_sha, pr),
+        ).fetchone()
+    return row is not None
 
 
 def _prune(db: sqlite3.Connection, now: float) -> None:
