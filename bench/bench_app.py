@@ -206,11 +206,12 @@ async def _acks(urls: list[str], events: list[dict[str, object]], rounds: int, c
                 head = f"POST /webhook HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n"
                 head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
                 requests.append(head.encode() + body)
-            latencies.extend(
-                await asyncio.gather(
-                    *(_timed(rd, wr, req) for (rd, wr), req in zip(connections, requests, strict=True))
-                )
+            round_latencies = await asyncio.gather(
+                *(_timed(rd, wr, req) for (rd, wr), req in zip(connections, requests, strict=True))
             )
+            latencies.extend(round_latencies)
+            if os.environ.get("BENCH_ROUNDS"):
+                print(f"  round {r + 1}: max {max(round_latencies) * 1000:.1f} ms", flush=True)
             await asyncio.sleep(0.05)
     finally:
         for _reader, writer in connections:

@@ -1,14 +1,16 @@
-"""The App: ``create_app(settings)`` wires the store, the GitHub client, the
+"""The App: ``create_app(settings)`` wires the store, the webhook, the
 workers and the routes together; it decides nothing itself.
 
 - ``POST /webhook``: ``guardian_app.webhook`` (verify, decide, record, acknowledge).
 - ``GET /healthz``: 200 while the store (its database) answers, 503 when not.
-- ``GET /metrics``: Prometheus text (``guardian_app.metrics``).
+- ``GET /metrics``: Prometheus text (``guardian_app.metrics``), this
+  process's counts and the workers' process's added together.
 
 The store is SQLite at ``db_path``, or PostgreSQL when ``database_url`` is
-set (several instances share it: ``guardian_app.store.postgres``). Besides
-the worker, the lifespan runs the redelivery rounds (``guardian_app.redeliver``)
-and, with PostgreSQL, wakes the workers when another instance queues a job.
+set (several instances share it: ``guardian_app.store.postgres``). The
+workers, the reconcile and the redelivery rounds (``guardian_app.background``)
+run in a process of their own that this one starts, watches and stops; with
+``Settings.worker_process`` off they share this process's event loop.
 
 Run it with ``python -m guardian_app.serve`` (settings from the environment; uvicorn
 with the server limits of ``guardian_app.serve``) or build it in code with
@@ -19,20 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from guardian_app import logs
-from guardian_app.github import GitHubClient
+from guardian_app.background import Crew, WorkerProcess
 from guardian_app.metrics import Metrics
-from guardian_app.redeliver import Redeliver
 from guardian_app.settings import Settings, SettingsError, from_env, validate
-from guardian_app.store import AsyncStore
-from guardian_app.store.sqlite import SqliteStore
+from guardian_app.store import AsyncStore, open_store
 from guardian_app.webhook import Webhook, answer
-from guardian_app.worker import Worker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -62,60 +62,56 @@ def _settings(settings: Settings | None) -> Settings:
     return settings
 
 
-def _sqlite(settings: Settings) -> Store:
-    return SqliteStore(settings.db_path)
-
-
-def default_store(settings: Settings) -> Store:
-    """PostgreSQL when ``database_url`` is set, else SQLite at ``db_path``."""
-    if settings.database_url:
-        from guardian_app.store.postgres import PostgresStore
-
-        return PostgresStore(settings.database_url, lease_seconds=settings.lease_seconds)
-    return _sqlite(settings)
-
-
 def create_app(
     settings: Settings | None = None, *, store_factory: Callable[[Settings], Store] | None = None
 ) -> FastAPI:
-    """The App. ``store_factory`` swaps the store (default: SQLite at ``db_path``)."""
+    """The App. ``store_factory`` swaps the store (default: ``open_store``);
+    with ``worker_process`` it must pickle (a module-level function), since
+    the workers' process opens its own."""
     settings = _settings(settings)
     metrics = Metrics()
     webhook = Webhook(settings, metrics)
-    make_store = store_factory or default_store
+    make_store = store_factory or open_store
+    # The webhook's process claims nothing when the workers have their own.
+    intake_store = (
+        functools.partial(open_store, heartbeat=False)
+        if settings.worker_process and store_factory is None
+        else make_store
+    )
+    workers: WorkerProcess | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = AsyncStore(await _open(make_store, settings), observe=metrics.store_seconds.observe)
-        gh = GitHubClient(settings, metrics)
-        worker = Worker(settings, store, gh, metrics)
-        redeliver = Redeliver(settings, store, gh, metrics)
-        background: list[asyncio.Task[None]] = []
-        # For operators and tests: the store itself (its calls block) and the worker.
-        app.state.store, app.state.worker = store.store, worker
+        nonlocal workers
+        store = AsyncStore(await _open(intake_store, settings), observe=metrics.store_seconds.observe)
+        crew: Crew | None = None
+        # For operators and tests: the store itself (its calls block), and the workers when in this process.
+        app.state.store, app.state.worker = store.store, None
         try:
-            # The evaluation processes import and prime the core now, not while
-            # the first pull request waits.
-            await worker.warm_up()
-            gh.app_jwt()
-            await worker.start()
-            webhook.store, webhook.notify = store, worker.notify
-            _listen(store.store, worker.notify)
-            background.append(asyncio.create_task(redeliver.loop(), name="guardian-redeliver"))
+            if settings.worker_process:
+                workers = WorkerProcess(settings, make_store)
+                await workers.start()
+                webhook.notify = workers.notify
+            else:
+                crew = Crew(settings, store, metrics)
+                app.state.worker = crew.worker
+                await crew.start()
+                webhook.notify = crew.notify
+            webhook.store = store
             log.info(
-                "guardian app started (API %s, %d workers, store %s)",
+                "guardian app started (API %s, %d workers%s, store %s)",
                 settings.api_url,
                 settings.workers,
+                " in their own process" if settings.worker_process else "",
                 settings.database_shown if settings.database_url else settings.db_path,
             )
             yield
         finally:
             webhook.store = None
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await worker.stop()
-            await gh.aclose()
+            if workers is not None:
+                await workers.stop()
+            if crew is not None:
+                await crew.stop()
             await store.close()
 
     app = FastAPI(title="Guardian", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -144,7 +140,11 @@ def create_app(
                 },
                 status_code=503,
             )
-        return JSONResponse({"ok": True, "queue_depth": depth, "database": "reachable", "store": kind})
+        body = {"ok": True, "queue_depth": depth, "database": "reachable", "store": kind}
+        if workers is not None:
+            # Deliveries are recorded either way; a dead workers' process is being restarted.
+            body["workers"] = "running" if workers.running else "restarting"
+        return JSONResponse(body)
 
     @app.get("/metrics")
     async def metrics_route() -> Response:
@@ -155,24 +155,13 @@ def create_app(
             with contextlib.suppress(Exception):  # a failing gauge must not break the scrape
                 depth = float(await asyncio.wait_for(store.depth(), HEALTH_TIMEOUT))
                 instances = float(await asyncio.wait_for(store.instances_seen(), HEALTH_TIMEOUT))
-        text = metrics.render(queue_depth=depth, instances=instances)
+        others = []
+        if workers is not None and (state := await workers.metrics_state()) is not None:
+            others.append(state)
+        text = metrics.render(queue_depth=depth, instances=instances, others=others)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
-
-
-def _listen(store: Store, notify: Callable[[], None]) -> None:
-    """Wake this instance's workers when any instance queues or ends a job
-    (a store that can tell: PostgreSQL's LISTEN/NOTIFY)."""
-    listen = getattr(store, "listen", None)
-    if not callable(listen):
-        return
-    loop = asyncio.get_running_loop()
-
-    def wake() -> None:
-        loop.call_soon_threadsafe(notify)
-
-    listen(wake)
 
 
 async def _open(make_store: Callable[[Settings], Store], settings: Settings) -> Store:

@@ -3,11 +3,21 @@
 Only what the App needs: counters and histograms with labels, and gauges
 whose value the scrape reads (the queue depth lives in the store, which the
 ``/metrics`` route asks off the event loop before rendering).
+
+The App counts in two processes (the webhook's and the workers',
+``guardian_app.background``): the workers' process hands over its
+``Metrics.state()``, and the scrape renders both added together, as one
+exposition.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import cast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 LabelValues = tuple[str, ...]
 
@@ -41,8 +51,13 @@ class _Metric:
     def header(self) -> list[str]:
         return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
 
-    def render(self) -> list[str]:
+    def render(self, others: Sequence[object] = ()) -> list[str]:
+        """The samples, with ``others`` (what ``state()`` gave, in another process) added."""
         raise NotImplementedError
+
+    def state(self) -> object:
+        """The values, as plain data that pickles."""
+        return None
 
 
 class Counter(_Metric):
@@ -59,9 +74,16 @@ class Counter(_Metric):
     def value(self, *labels: str) -> float:
         return self._values.get(labels, 0.0)
 
-    def render(self) -> list[str]:
+    def state(self) -> dict[LabelValues, float]:
         with self._lock:
-            items = sorted(self._values.items())
+            return dict(self._values)
+
+    def render(self, others: Sequence[object] = ()) -> list[str]:
+        values = self.state()
+        for other in others:
+            for key, value in cast("dict[LabelValues, float]", other).items():
+                values[key] = values.get(key, 0.0) + value
+        items = sorted(values.items())
         return [*self.header(), *(f"{self.name}{_labels(self.label_names, k)} {_number(v)}" for k, v in items)]
 
 
@@ -76,7 +98,7 @@ class Gauge(_Metric):
             return self.header()
         return [*self.header(), f"{self.name} {_number(value)}"]
 
-    def render(self) -> list[str]:
+    def render(self, others: Sequence[object] = ()) -> list[str]:
         return self.render_value(None)
 
 
@@ -101,11 +123,20 @@ class Histogram(_Metric):
         counts = self._counts.get(labels)
         return counts[-1] if counts else 0
 
-    def render(self) -> list[str]:
-        lines = self.header()
+    def state(self) -> tuple[dict[LabelValues, list[int]], dict[LabelValues, float]]:
         with self._lock:
-            items = sorted(self._counts.items())
-            sums = dict(self._sums)
+            return {k: list(v) for k, v in self._counts.items()}, dict(self._sums)
+
+    def render(self, others: Sequence[object] = ()) -> list[str]:
+        lines = self.header()
+        all_counts, sums = self.state()
+        for other in others:
+            other_counts, other_sums = cast("tuple[dict[LabelValues, list[int]], dict[LabelValues, float]]", other)
+            for key, counts in other_counts.items():
+                mine = all_counts.setdefault(key, [0] * len(self.buckets))
+                all_counts[key] = [a + b for a, b in zip(mine, counts, strict=True)]
+                sums[key] = sums.get(key, 0.0) + other_sums.get(key, 0.0)
+        items = sorted(all_counts.items())
         for key, counts in items:
             for bound, count in zip(self.buckets, counts, strict=True):
                 le = 'le="' + _number(bound) + '"'
@@ -156,9 +187,8 @@ class Metrics:
             ("outcome",),
         )
 
-    def render(self, *, queue_depth: float | None = None, instances: float | None = None) -> str:
-        """The exposition text; ``queue_depth`` and ``instances`` as the scrape read them."""
-        metrics: list[_Metric] = [
+    def _counted(self) -> list[_Metric]:
+        return [
             self.deliveries,
             self.jobs,
             self.github_calls,
@@ -167,9 +197,23 @@ class Metrics:
             self.store_seconds,
             self.redeliveries,
         ]
+
+    def state(self) -> dict[str, object]:
+        """Every count, as plain data another process can add to its own (``render(others=...)``)."""
+        return {metric.name: metric.state() for metric in self._counted()}
+
+    def render(
+        self,
+        *,
+        queue_depth: float | None = None,
+        instances: float | None = None,
+        others: Sequence[Mapping[str, object]] = (),
+    ) -> str:
+        """The exposition text; ``queue_depth`` and ``instances`` as the scrape
+        read them; ``others``: ``state()`` of other processes of this App, added in."""
         lines: list[str] = []
-        for metric in metrics:
-            lines.extend(metric.render())
+        for metric in self._counted():
+            lines.extend(metric.render([other[metric.name] for other in others if metric.name in other]))
         lines.extend(self.queue_depth.render_value(queue_depth))
         lines.extend(self.instances.render_value(instances))
         return "\n".join(lines) + "\n"

@@ -81,6 +81,10 @@ class Settings:
     redeliver_limit: int = 20
     #: How far back (seconds) a round looks at the App's deliveries (GitHub keeps 3 days).
     redeliver_window: float = 6 * 3600.0
+    #: The workers (evaluations, GitHub traffic, reconcile, redelivery) run in
+    #: a process of their own, so acknowledgements never wait behind them
+    #: (``guardian_app.background``). False: one process does everything.
+    worker_process: bool = True
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line."""
@@ -180,6 +184,7 @@ _OPTIONAL: tuple[tuple[str, str, object], ...] = (
     ("redeliver_interval", "GUARDIAN_REDELIVER_INTERVAL", _FLOAT),
     ("redeliver_limit", "GUARDIAN_REDELIVER_LIMIT", _INT),
     ("redeliver_window", "GUARDIAN_REDELIVER_WINDOW", _FLOAT),
+    ("worker_process", "GUARDIAN_WORKER_PROCESS", _bool),
 )
 
 #: Every variable the App reads, for the README and error messages.

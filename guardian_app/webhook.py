@@ -92,6 +92,8 @@ class Webhook:
         self.notify: Callable[[], None] = lambda: None
         #: Installations already recorded by this process (spares a write per delivery).
         self.known: set[int] = set()
+        #: Installations being recorded now, for the deliveries that arrive meanwhile.
+        self._remembering: dict[int, asyncio.Future[None]] = {}
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -160,11 +162,31 @@ class Webhook:
             self.known.discard(installation)
             dropped = await store.drop_installation(installation)
             log.info("installation %d removed (%d queued jobs dropped)", installation, dropped, extra=extra)
-        elif installation not in self.known or event.startswith("installation"):
+        elif event.startswith("installation"):
             await store.remember_installation(
                 installation, decision.account, added=decision.repos_added, removed=decision.repos_removed
             )
             self.known.add(installation)
+        elif installation not in self.known:
+            await self._remember_once(store, installation, decision.account)
+
+    async def _remember_once(self, store: AsyncStore, installation: int, account: str) -> None:
+        """Remember an installation first heard of in an ordinary delivery,
+        once however many of its deliveries arrive together: a burst after
+        a start would otherwise write (and, with several instances, lock)
+        the same row once per delivery while each waits to be acknowledged."""
+        pending = self._remembering.get(installation)
+        if pending is None:
+            pending = asyncio.ensure_future(store.remember_installation(installation, account))
+            self._remembering[installation] = pending
+
+            def settled(_future: asyncio.Future[None]) -> None:
+                self._remembering.pop(installation, None)
+                if not _future.cancelled() and _future.exception() is None:
+                    self.known.add(installation)
+
+            pending.add_done_callback(settled)
+        await asyncio.shield(pending)
 
     async def _record(
         self, store: AsyncStore, delivery: str, event: str, decision: Decision, extra: dict[str, str]

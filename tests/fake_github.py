@@ -1542,6 +1542,9 @@ class AppEnv:
             "reconcile_limit": 0,
             "redeliver_interval": 0.0,
             "log_level": "WARNING",
+            # In-thread Apps keep their workers on their own loop (tests read
+            # ``app.state.worker``); serve_subprocess runs the two-process App.
+            "worker_process": False,
         }
         values.update(settings)
         self.settings = Settings(**values)

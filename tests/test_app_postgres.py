@@ -318,9 +318,12 @@ def test_an_instance_killed_mid_job_leaves_the_job_to_the_other(tmp_path: Path, 
         assert held.arrived.wait(30)
         running = [j for j in apps.store.jobs() if j["state"] == "running"]
         assert len(running) == 1
+        # The job is held by the instance's workers' process, a child of the served one.
         holder_pid = int(str(running[0]["holder"]).split(":")[1])
-        victim = next(i for i, proc in enumerate(apps.procs) if proc.pid == holder_pid)
+        victim = next(i for i, proc in enumerate(apps.procs) if _parent_pid(holder_pid) == proc.pid)
         apps.kill(victim)
+        # Its workers' process goes with it (its pipe to the served process closed).
+        wait_for(lambda: not _alive(holder_pid), 20)
         held.release.set()
         assert repo.check_runs[0]["status"] == "in_progress"
         run = env.wait_completed(repo, head, timeout=60)
@@ -332,7 +335,25 @@ def test_an_instance_killed_mid_job_leaves_the_job_to_the_other(tmp_path: Path, 
         assert len(_final_statuses(repo, head)) == 1
         (job,) = apps.store.jobs()
         assert job["state"] == "done" and job["attempts"] == 2
-        assert int(str(job["holder"]).split(":")[1]) == apps.procs[1 - victim].pid
+        assert _parent_pid(int(str(job["holder"]).split(":")[1])) == apps.procs[1 - victim].pid
+
+
+def _parent_pid(pid: int) -> int:
+    """The parent of a live process (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def test_a_delivery_that_reached_no_instance_is_asked_for_again(tmp_path: Path, pg_url: str) -> None:
