@@ -180,6 +180,71 @@ def test_the_newest_base_wins_and_a_missing_one_keeps_the_known(store: Inspectab
     assert store.claim() is None
 
 
+def test_deliveries_recorded_together_are_each_recorded_as_alone_in_order(store: Inspectable) -> None:
+    """``record_many``: what the intake does with deliveries that arrive
+    together. Each sees the ones before it in the batch."""
+    assert store.record("seen", "pull_request", [JobSpec(REPO, 1, OTHER_SHA, pr=9)]).queued == 1
+    outcomes = store.record_many(
+        [
+            ("b1", "pull_request", [JobSpec(REPO, 1, SHA, pr=1, base_sha="b" * 40, base_ref="main")]),
+            ("seen", "pull_request", [JobSpec(REPO, 1, SHA, pr=5)]),  # recorded before: a duplicate
+            ("b2", "check_suite", [JobSpec(REPO, 1, SHA, pr=1, only_if_new=True)]),  # joins b1's job
+            ("b1", "pull_request", [JobSpec(REPO, 1, SHA, pr=6)]),  # an id twice in one batch
+            ("b3", "pull_request", [JobSpec(REPO, 1, SHA, pr=1, base_sha="d" * 40, base_ref="develop")]),
+            ("b4", "pull_request", [JobSpec(REPO, 1, SHA, pr=2), JobSpec(REPO, 1, OTHER_SHA, pr=9)]),
+            ("b5", "pull_request", []),
+        ]
+    )
+    assert outcomes == [
+        Recorded(queued=1),
+        Recorded(duplicate=True),
+        Recorded(coalesced=1),
+        Recorded(duplicate=True),
+        Recorded(coalesced=1),
+        Recorded(queued=1, coalesced=1),
+        Recorded(),
+    ]
+    # The later base won; no job for the duplicates' pull requests.
+    assert _waiting(store) == {1: "develop", 2: None, 9: None}
+    assert store.recorded_deliveries(["b1", "b2", "b3", "b4", "b5", "never"]) == {"b1", "b2", "b3", "b4", "b5"}
+    assert store.record_many([]) == []
+
+
+def test_two_stores_recording_batches_at_once_keep_one_job_per_pr_and_each_id_once(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, store: Inspectable
+) -> None:
+    """Two instances (two stores on one database) recording overlapping
+    batches in opposite orders at once: no deadlock, each delivery id
+    recorded by exactly one of them, one waiting job per pull request."""
+    import concurrent.futures
+
+    other = type(store)(*_reopen_args(request, tmp_path, store), clock=clock)  # type: ignore[call-arg]
+    try:
+        batches = [
+            [(f"d{i}", "pull_request", [JobSpec(REPO, 1, f"{i % 7:040x}", pr=i % 7)]) for i in range(40)],
+        ]
+        batches.append(list(reversed(batches[0])))
+        for _ in range(5):
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                first, second = pool.map(
+                    lambda pair: pair[0].record_many(pair[1]), zip((store, other), batches, strict=True)
+                )
+            # Every id: new for one store, a duplicate for the other.
+            for mine, theirs in zip(first, reversed(second), strict=True):
+                assert mine.duplicate != theirs.duplicate
+            batches = [[(f"x{d}", e, sp) for d, e, sp in batch] for batch in batches]
+        assert sorted(j["pr"] for j in store.jobs()) == list(range(7))
+    finally:
+        other.close()
+
+
+def _reopen_args(request: pytest.FixtureRequest, directory: Path, store: Inspectable) -> tuple[str]:
+    """What opens a second store on ``store``'s database."""
+    if isinstance(store, SqliteStore):
+        return (store.path,)
+    return (request.getfixturevalue("pg_url"),)
+
+
 def test_claim_never_hands_out_two_jobs_for_one_head_or_one_pr(store: Inspectable) -> None:
     store.record("d1", "pull_request", [JobSpec(REPO, 1, SHA, pr=1), JobSpec(REPO, 1, SHA, pr=2)])
     store.record("d2", "pull_request", [JobSpec(REPO, 1, OTHER_SHA, pr=1)])
