@@ -458,3 +458,43 @@ def test_sqlite_records_on_the_callers_thread_only_when_it_can_at_once(tmp_path:
     assert store.record_now("d2", "pull_request", []) == Recorded(duplicate=True)
     other.close()
     store.close()
+
+
+def test_the_intake_records_a_batch_and_a_refused_delivery_fails_only_itself(tmp_path: Path) -> None:
+    """``AsyncStore``'s intake: deliveries that wait together go in one
+    ``record_many``; when the store refuses the batch, each is tried alone."""
+    import asyncio
+    import sqlite3
+
+    from guardian_app.store import AsyncStore
+
+    path = str(tmp_path / "store.sqlite3")
+    store = SqliteStore(path)
+    turns: list[str] = []
+    intake = AsyncStore(store, observe=lambda _seconds, call: turns.append(call))
+    other = sqlite3.connect(path, isolation_level=None)
+
+    async def scenario() -> list[object]:
+        other.execute("BEGIN IMMEDIATE")  # another process writing: none can be recorded on the loop
+        calls = [
+            intake.record("good", "pull_request", [JobSpec(REPO, 1, SHA, pr=1)]),
+            intake.record("bad", "pull_request", [JobSpec(None, 1, OTHER_SHA, pr=2)]),  # type: ignore[arg-type]
+            intake.record("also-good", "pull_request", [JobSpec(REPO, 1, OTHER_SHA, pr=3)]),
+        ]
+        tasks = [asyncio.ensure_future(call) for call in calls]
+        await asyncio.sleep(0.3)
+        assert not any(task.done() for task in tasks)  # waiting for the write lock, not refused
+        other.execute("COMMIT")
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    try:
+        good, bad, also_good = asyncio.run(scenario())
+        # Fewer turns than deliveries: "bad" (in the middle) shared a turn with a good one.
+        assert turns.count("record") < 3
+        assert good == Recorded(queued=1) and also_good == Recorded(queued=1)
+        assert isinstance(bad, sqlite3.IntegrityError)
+        assert sorted(j["pr"] for j in store.jobs()) == [1, 3]
+        assert store.recorded_deliveries(["good", "bad", "also-good"]) == {"good", "also-good"}
+    finally:
+        other.close()
+        store.close()

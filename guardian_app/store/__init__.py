@@ -322,17 +322,19 @@ class AsyncStore:
 
     def _record_batch(self, batch: list[Delivery]) -> list[tuple[Recorded | None, BaseException | None]]:
         """Each delivery's outcome. When the batch fails as a whole, each is
-        tried alone, so one delivery the store refuses fails only itself."""
+        tried alone, so one delivery the store refuses fails only itself.
+        Nothing escapes: the intake thread must live on, or every later
+        acknowledgement would wait for it."""
         try:
             return [(recorded, None) for recorded in self.store.record_many(batch)]
-        except Exception as exc:  # noqa: BLE001 - handed to the callers
+        except BaseException as exc:  # noqa: BLE001 - handed to the callers
             if len(batch) == 1:
                 return [(None, exc)]
         outcomes: list[tuple[Recorded | None, BaseException | None]] = []
         for delivery in batch:
             try:
                 outcomes.append((self.store.record(*delivery), None))
-            except Exception as exc:  # noqa: BLE001 - handed to its caller
+            except BaseException as exc:  # noqa: BLE001 - handed to its caller
                 outcomes.append((None, exc))
         return outcomes
 
