@@ -171,3 +171,31 @@ def test_large_blobs_are_judged_when_text_and_left_unread_only_when_binary(clean
     for jobs in ("1", "2"):
         report = scan(repo, "--select", "forbidden-import", "--jobs", jobs, "--max-content-size", "10MiB")
         assert [(f["path"], f["line"]) for f in findings(report, "forbidden-import")] == [("src/generated.py", 30_001)]
+
+
+def test_the_count_of_blobs_read_leaves_out_large_binaries_however_their_head_was_read(clean_repo: Repo) -> None:
+    """A large binary blob is told binary by its head, read from the pack when
+    it is stored whole and through git when it is a delta (or when the
+    object listing has not come yet). Either way only its head is read:
+    "blobs read" counts the blobs whose bytes reach the rules, so the report
+    is the same however the threads ran."""
+    import random
+
+    repo = clean_repo
+    noise = random.Random(7).randbytes(400_000)
+    repo.write("notes/paths.txt", WIN_PATH)
+    # windows-path reads any text file, and no binary one.
+    repo.write("notes/model.dat", b"\0" + noise)
+    repo.commit("a binary")
+    repo.write("notes/model.dat", b"\0" + noise[:-10] + b"0123456789")
+    repo.commit("the binary, changed a little")
+    repo.git("gc", "-q", "--aggressive")  # one version of the binary becomes a delta of the other
+    listed = [line.split()[0] for line in repo.git("rev-list", "--objects", "--all").splitlines()]
+    blobs = {o for o in listed if repo.git("cat-file", "-t", o).strip() == "blob"}
+    text_blobs = len(blobs) - 2  # every blob but the two versions of the binary
+    counts = set()
+    for jobs in ("1", "2", "1", "2"):
+        report = scan(repo, "--select", "windows-path", "--jobs", jobs)
+        assert [f["path"] for f in findings(report, "windows-path")] == ["notes/paths.txt"]
+        counts.add(report["summary"]["blobs_read"])
+    assert counts == {text_blobs}

@@ -537,10 +537,6 @@ class HistoryPass:
                 self._drain(content_out, size + 1)
                 self.skipped.setdefault(oid.decode(), (path_of(pid, path_field), size))
                 continue
-            self.read += 1
-            if progress is not None and not self.read & 1023:
-                progress.extra = f"{self.read:,} blobs read"
-                progress.update(self.commits[0], self.total_commits[0] or None)
             reads_binary = binary_readers.get(pid)
             if reads_binary is None:
                 reads_binary = binary_readers[pid] = judge.reads_binary(pid)
@@ -550,16 +546,28 @@ class HistoryPass:
                 # whether the rest is needed at all.
                 head = read(BINARY_PROBE)
                 if b"\0" in head:
+                    # Not counted as read, like one told binary without git
+                    # (``_binary_unread``): which of the two a blob meets
+                    # depends on whether the object listing came first.
                     self._drain(content_out, size - len(head) + 1)
                 else:
                     data = head + read(size - len(head))
                     read(1)
+                    self._count_read(progress)
                     verdict = judge.judge(oid, pid, commit, old, path_field, data, size)
             else:
+                self._count_read(progress)
                 data = read(size)
                 read(1)
                 verdict = judge.judge(oid, pid, commit, old, path_field, data, size)
             judge.settle(oid, pid, commit, path_field, size, verdict)
+
+    def _count_read(self, progress: Progress | None) -> None:
+        """One more blob whose bytes reach the rules."""
+        self.read += 1
+        if progress is not None and not self.read & 1023:
+            progress.extra = f"{self.read:,} blobs read"
+            progress.update(self.commits[0], self.total_commits[0] or None)
 
     def _take_turn(self) -> None:
         """Tell what the log met before the next blob sent to ``cat-file``
