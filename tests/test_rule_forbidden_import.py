@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from guardian.model import FileEntry, Finding
 from guardian.rules import rule_class
 from guardian.rules.forbidden_import import FALLBACK_NOTE, ForbiddenImport, parse_banned
+from tests.conftest import Repo
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = {"optimization_engine": "atomizer"}
@@ -709,3 +710,20 @@ def test_fix_never_changes_lines_without_imports(lines: list[tuple[bool, str]], 
     compile(fixed, "m.py", "exec")
     remaining = check("pkg/m.py", fixed, {**SHIPPED, "legacy": "gone"})
     assert not any(f.fixable for f in remaining)
+
+
+def test_python_s_own_warnings_about_a_file_never_reach_the_terminal(clean_repo: Repo) -> None:
+    """An invalid escape sequence makes the parser warn (a SyntaxWarning,
+    shown by default, from Python 3.12 on; shown here with
+    PYTHONWARNINGS=default): ``check`` and ``fix`` show findings only."""
+    repo = clean_repo
+    repo.write("src/job.py", 'PATTERN = "\\d+\\:"\nfrom optimization_engine.core import run\n')
+    repo.commit("old import")
+    shown = {"PYTHONWARNINGS": "default"}
+    result = repo.guardian("check", "--all-files", env=shown)
+    assert result.code == 1
+    assert "src/job.py:2:6: forbidden-import" in result.out
+    assert "Warning" not in result.err and "escape" not in result.err, result.err
+    fixed = repo.guardian("fix", env=shown)
+    assert "Warning" not in fixed.err and "escape" not in fixed.err, fixed.err
+    assert (repo.path / "src/job.py").read_text() == 'PATTERN = "\\d+\\:"\nfrom atomizer.core import run\n'

@@ -11,6 +11,7 @@ from guardian.model import ERROR, FileEntry, Finding, Snapshot
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import ast
     from collections.abc import Callable, Iterable, Mapping
 
 
@@ -139,6 +140,20 @@ class Rule:
 def is_binary(data: bytes) -> bool:
     """git's own test: a NUL byte within the first 8000 bytes."""
     return b"\0" in data[:8000]
+
+
+def parse_python(data: bytes) -> ast.Module:
+    """``ast.parse`` of a file from a repository, raising what it raises,
+    without the warnings the parser gives about the file's content (an
+    invalid escape sequence is a SyntaxWarning from Python 3.12 on, shown by
+    default): on a user's terminal they would be Python's noise about their
+    code, not a finding."""
+    import ast
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(data)
 
 
 def decode_text(data: bytes) -> str:

@@ -13,7 +13,7 @@ imported only after a bytes pre-filter found a banned name in the file.
 
 from __future__ import annotations
 
-from guardian.rules.base import Option, Rule, decode_text
+from guardian.rules.base import Option, Rule, decode_text, parse_python
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -393,12 +393,11 @@ class _Source:
     """A parsed Python file: its text lines and the tree."""
 
     def __init__(self, data: bytes, path: str) -> None:
-        import ast
         import io
         import tokenize
 
         self.encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        self.tree = ast.parse(data)
+        self.tree = parse_python(data)
         self.lines = _split_lines(data.decode(self.encoding))
         self.path = path
         self._columns: dict[int, _Columns] = {}
@@ -1274,10 +1273,8 @@ files, files that do not parse, and lines marked `guardian: ignore[forbidden-imp
         fixed = b"".join(raw)
         if fixed == data:
             return None
-        import ast
-
         try:
-            ast.parse(fixed)
+            parse_python(fixed)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         return fixed

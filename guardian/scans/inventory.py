@@ -134,8 +134,10 @@ def _slashes(path: str) -> Iterable[int]:
 def _top_level_names(data: bytes) -> frozenset[str] | None:
     import ast
 
+    from guardian.rules.base import parse_python
+
     try:
-        tree = ast.parse(data)
+        tree = parse_python(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return frozenset()  # an import from a module that does not parse would fail
     names: set[str] = set()
