@@ -210,14 +210,11 @@ class WorkerProcess:
         self.settings = settings
         self.make_store = make_store
         self.process: multiprocessing.process.BaseProcess | None = None
-        self.restarts = 0
         self._control: Connection | None = None
         self._wake: Connection | None = None
-        self._wake_fd = -1
         self._asks = itertools.count(1)
         self._ask_lock = asyncio.Lock()
         self._watch: asyncio.Task[None] | None = None
-        self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -243,25 +240,23 @@ class WorkerProcess:
         os.set_blocking(wake_in.fileno(), False)
         try:
             answer = await asyncio.to_thread(_first_answer, control, process)
+            if answer != ("ready",):
+                reason = answer[1] if isinstance(answer, tuple) and len(answer) > 1 else "no answer"
+                raise CrewFailed(f"the workers' process did not start: {reason}")
         except BaseException:
             _end(process)
             wake_in.close()
             control.close()
             raise
-        if answer != ("ready",):
-            _end(process)
-            wake_in.close()
-            control.close()
-            reason = answer[1] if isinstance(answer, tuple) and len(answer) > 1 else "no answer"
-            raise CrewFailed(f"the workers' process did not start: {reason}")
         self._close_pipes()
         self.process, self._control, self._wake = process, control, wake_in
-        self._wake_fd = wake_in.fileno()
 
     def notify(self) -> None:
         """Wake the crew: a delivery was recorded. Never blocks."""
-        with contextlib.suppress(OSError):  # full (wake-ups pending), or the process is being replaced
-            os.write(self._wake_fd, b"\0")
+        wake = self._wake
+        if wake is not None:
+            with contextlib.suppress(OSError):  # full (wake-ups pending), or the process is being replaced
+                os.write(wake.fileno(), b"\0")
 
     async def metrics_state(self) -> Mapping[str, object] | None:
         """The crew's counts, or None when its process does not answer in time."""
@@ -307,10 +302,8 @@ class WorkerProcess:
                     break
                 except CrewFailed as exc:
                     how = str(exc)
-            self.restarts += 1
 
     async def stop(self) -> None:
-        self._stopping = True
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
@@ -329,7 +322,6 @@ class WorkerProcess:
                 with contextlib.suppress(OSError):
                     pipe.close()
         self._control = self._wake = None
-        self._wake_fd = -1
 
 
 def _first_answer(control: Connection, process: multiprocessing.process.BaseProcess) -> object:

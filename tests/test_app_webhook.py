@@ -284,3 +284,29 @@ def test_the_scrubber_catches_escaped_secrets_and_token_shapes_and_forgets_old_t
         scrubber.discard(value)
     assert len(scrubber) == size
     assert scrubber.scrub(secret) == "***"
+
+
+def test_a_burst_of_first_deliveries_remembers_their_installation_once(env: AppEnv) -> None:
+    """Deliveries that arrive together for an installation not yet known
+    write it once, not once each (with several instances each write would
+    also wait for the others' lock on the same row)."""
+    import concurrent.futures
+    import time
+
+    repo, _base, _head = env.repo_with_pr({"src/ok.py": b"import atomizer\n"})
+    payloads = [pull_request_event(repo, 1, "opened") for _ in range(10)]
+    store = env.store
+    # The store's thread waits on its lock: every delivery is in flight at once.
+    with store._lock, concurrent.futures.ThreadPoolExecutor(10) as pool:
+        answers = [pool.submit(env.deliver, "pull_request", payload) for payload in payloads]
+        time.sleep(0.5)
+        assert not any(answer.done() for answer in answers)
+        store._lock.release()
+        try:
+            statuses = [answer.result(timeout=30).status_code for answer in answers]
+        finally:
+            store._lock.acquire()
+    assert statuses == [202] * 10
+    assert store.installations() == [repo.installation]
+    metrics = env.client.get(f"{env.url}/metrics").text
+    assert 'guardian_store_seconds_count{call="remember_installation"} 1\n' in metrics

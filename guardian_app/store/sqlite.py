@@ -190,7 +190,7 @@ class SqliteStore:
     def record_many(self, batch: Sequence[Delivery]) -> list[Recorded]:
         """The deliveries in one transaction, on the intake connection."""
         with self._intake_lock:
-            return _again_while_locked(lambda: self._record_many(self.intake, batch))
+            return _again_while_locked(lambda: self._record_many(batch))
 
     def record_now(self, delivery: str, event: str, specs: Sequence[JobSpec]) -> Recorded | None:
         """``record`` on the caller's thread (the event loop's), when it can be
@@ -203,7 +203,7 @@ class SqliteStore:
         try:
             self.intake.execute(f"PRAGMA busy_timeout={_QUICK_BUSY_MS}")
             try:
-                return self._record_many(self.intake, [(delivery, event, specs)])[0]
+                return self._record_many([(delivery, event, specs)])[0]
             except sqlite3.OperationalError as exc:
                 if "locked" in str(exc) or "busy" in str(exc):
                     return None  # nothing was written: the transaction rolled back
@@ -213,10 +213,11 @@ class SqliteStore:
         finally:
             self._intake_lock.release()
 
-    def _record_many(self, db: sqlite3.Connection, batch: Sequence[Delivery]) -> list[Recorded]:
+    def _record_many(self, batch: Sequence[Delivery]) -> list[Recorded]:
+        """The deliveries in one transaction on the intake connection (its lock held)."""
         now = self._now()
-        with _Transaction(db):
-            return [_record(db, delivery, event, specs, now) for delivery, event, specs in batch]
+        with _Transaction(self.intake):
+            return [_record(self.intake, delivery, event, specs, now) for delivery, event, specs in batch]
 
     @_guarded
     def claim(self) -> Job | None:
